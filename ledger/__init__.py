@@ -1,0 +1,104 @@
+"""Status Ledger: an event-sourced, hash-chained ledger of status changes.
+
+    from ledger import Ledger
+    with Ledger.open("status-ledger.db") as ledger:
+        ledger.record(model="uipath", type="job", id="j-1", status="Pending",
+                      occurred_at="2024-05-01T10:00:00Z")
+"""
+
+from ._append import AppendReport, Outcome
+from ._errors import (
+    BadJson,
+    BadTimestamp,
+    ConcurrencyConflict,
+    ConnectionFailed,
+    DerivedType,
+    EntityRuleViolation,
+    EventIdConflict,
+    ForceWithoutReason,
+    IllegalTransition,
+    InvalidEvent,
+    InvalidField,
+    InvalidModel,
+    LedgerError,
+    MissingField,
+    NewerSchema,
+    NotALedger,
+    NotFound,
+    ParentMismatch,
+    PermissionDenied,
+    ReadOnlyStore,
+    StoreError,
+    StoreFull,
+    UnexpectedField,
+    UnknownModel,
+    UnknownStatus,
+    UnknownType,
+    UsageError,
+    WrongErrorType,
+)
+from ._event import EventInput, StatusChanged, canonical_json
+from ._history import HistoryEntry
+from ._identity import stream_key
+from ._ledger import Ledger, ViewService
+from ._registry import ModelRegistry
+from ._statusmodel import AggregationSpec, EntityType, StatusModel
+from ._store import Cursor, EventStore, Transaction
+from ._timecut import TimeCut
+from ._timestamps import parse_cli_time, to_epoch
+from ._verify import VerifyReport
+from ._viewrow import StatusRecord, ViewRow, statuses_repr
+
+__all__ = [
+    "AggregationSpec",
+    "AppendReport",
+    "BadJson",
+    "BadTimestamp",
+    "ConcurrencyConflict",
+    "ConnectionFailed",
+    "Cursor",
+    "DerivedType",
+    "EntityRuleViolation",
+    "EntityType",
+    "EventIdConflict",
+    "EventInput",
+    "EventStore",
+    "ForceWithoutReason",
+    "HistoryEntry",
+    "IllegalTransition",
+    "InvalidEvent",
+    "InvalidField",
+    "InvalidModel",
+    "Ledger",
+    "LedgerError",
+    "MissingField",
+    "ModelRegistry",
+    "NewerSchema",
+    "NotALedger",
+    "NotFound",
+    "Outcome",
+    "ParentMismatch",
+    "PermissionDenied",
+    "ReadOnlyStore",
+    "StatusChanged",
+    "StatusModel",
+    "StatusRecord",
+    "StoreError",
+    "StoreFull",
+    "TimeCut",
+    "Transaction",
+    "UnexpectedField",
+    "UnknownModel",
+    "UnknownStatus",
+    "UnknownType",
+    "UsageError",
+    "VerifyReport",
+    "ViewRow",
+    "ViewService",
+    "WrongErrorType",
+    "canonical_json",
+    "parse_cli_time",
+    "statuses_repr",
+    "stream_key",
+    "to_epoch",
+]

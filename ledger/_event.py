@@ -1,0 +1,197 @@
+"""The event as written (validated by pydantic) and the event as recorded (the
+written fields plus the ledger's own), with the canonical JSON that hashes,
+idempotency keys and exports all agree on."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, ClassVar
+
+import orjson
+from eventsourcing.persistence import Mapper, Transcoder
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import ValidationError as PydanticValidationError
+
+from ._errors import (
+    BadJson,
+    BadTimestamp,
+    ForceWithoutReason,
+    InvalidField,
+    MissingField,
+    UnexpectedField,
+)
+
+SCHEMA_VERSION = 2
+MAX_LINE_BYTES = 1 << 20
+
+PrintableId = Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+ShortText = Annotated[StrictStr, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
+LongText = Annotated[StrictStr, Field(max_length=65536)]
+
+WRITTEN_FIELDS = (
+    "model", "type", "id", "status", "occurred_at", "parent", "execution",
+    "reason", "message", "actor", "event_id", "attributes", "force",
+)
+LEDGER_FIELDS = ("seq", "version", "recorded_at", "schema_version", "prev_hash", "hash")
+
+
+class EventInput(BaseModel):
+    """One status change as a user writes it (spec section 4)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: ShortText
+    type: ShortText
+    id: PrintableId
+    status: ShortText
+    occurred_at: StrictInt | StrictFloat | StrictStr
+    parent: PrintableId | None = None
+    execution: PrintableId | None = None
+    reason: ShortText | None = None
+    message: LongText | None = None
+    actor: ShortText | None = None
+    event_id: PrintableId | None = None
+    attributes: dict[str, Any] | None = None
+    force: StrictBool | None = None
+
+    def content(self) -> dict[str, Any]:
+        """The fields as written, minus nulls and the idempotency key."""
+        return {
+            k: v
+            for k, v in self.model_dump(exclude_unset=True).items()
+            if v is not None and k != "event_id" and not (k == "force" and v is False)
+        }
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the one byte form that hashes compare."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def content_digest(content: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def derived_event_id(digest: str, ordinal: int) -> str:
+    """Identical events in one input stay distinct by their ordinal, while the same
+    input imported again maps to the same ids and is recognised as duplicates."""
+    return "sha256:" + hashlib.sha256(f"{digest}#{ordinal}".encode()).hexdigest()[:40]
+
+
+def parse_line(line: bytes | str) -> dict[str, Any]:
+    if len(line) > MAX_LINE_BYTES:
+        raise BadJson(f"line is longer than {MAX_LINE_BYTES} bytes")
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise BadJson(f"not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise BadJson(f"an event must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def validate_input(obj: dict[str, Any]) -> EventInput:
+    try:
+        event = EventInput.model_validate(obj)
+    except PydanticValidationError as exc:
+        raise _input_error(exc) from None
+    if event.force and not event.reason:
+        raise ForceWithoutReason("a forced transition needs a reason")
+    return event
+
+
+def _input_error(exc: PydanticValidationError) -> Exception:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or "event"
+    if err["type"] == "missing":
+        return MissingField(f"missing required field {field!r}", field=field)
+    if err["type"] == "extra_forbidden":
+        return UnexpectedField(
+            f"unknown field {field!r}; fields are: {', '.join(WRITTEN_FIELDS)}", field=field
+        )
+    if field.startswith("occurred_at"):
+        return BadTimestamp("occurred_at must be RFC 3339 or epoch seconds", field="occurred_at")
+    return InvalidField(f"field {field!r}: {err['msg']}", field=field)
+
+
+class StatusChanged:
+    """A recorded event, as eventsourcing's Mapper rebuilds it from a stored row.
+
+    `class_version` 2 is the current schema; version-1 rows (OpenFn "attempt") are
+    upcast on every read and never rewritten."""
+
+    class_version: ClassVar[int] = SCHEMA_VERSION
+    originator_id: str
+    originator_version: int
+    model: str
+    type: str
+    id: str
+    status: str
+    occurred_at: int | float | str
+    seq: int
+    version: int
+    recorded_at: str
+    schema_version: int
+    event_id: str
+    prev_hash: str
+    hash: str
+    parent: str | None = None
+    execution: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    actor: str | None = None
+    attributes: dict[str, Any] | None = None
+    force: bool | None = None
+    written_type: str | None = None
+    notification_id: int = 0
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Schema 1 (seed 000) called an OpenFn run an attempt."""
+        if state.get("model") == "openfn" and state.get("type") == "attempt":
+            state["written_type"] = "attempt"
+            state["type"] = "run"
+
+    def written(self) -> dict[str, Any]:
+        """The fields exactly as stored (before upcasting), ready to export."""
+        out = {k: getattr(self, k) for k in WRITTEN_FIELDS if getattr(self, k) is not None}
+        if self.written_type is not None:
+            out["type"] = self.written_type
+        if out.get("force") is False:
+            del out["force"]
+        return out
+
+    def with_ledger_fields(self) -> dict[str, Any]:
+        return {**self.written(), **{k: getattr(self, k) for k in LEDGER_FIELDS}}
+
+    def __repr__(self) -> str:
+        return f"StatusChanged(seq={self.seq}, {self.model} {self.type} {self.id} {self.status})"
+
+
+TOPIC = "ledger._event:StatusChanged"
+
+
+class LedgerTranscoder(Transcoder):
+    """Plain JSON both ways, so that `sqlite3` and `psql` alone can read the
+    ledger; the schema version travels as eventsourcing's `class_version`."""
+
+    def encode(self, obj: Any) -> bytes:
+        state = dict(obj)
+        state.pop("class_version", None)
+        return canonical_json(state)
+
+    def decode(self, data: bytes) -> Any:
+        state = orjson.loads(data)
+        state["class_version"] = state.get("schema_version", 1)
+        return state
+
+
+MAPPER: Mapper[str] = Mapper(transcoder=LedgerTranscoder())
+
+
+def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    """sha256(prev_hash + canonical_json(event)), the event without its own hashes."""
+    return hashlib.sha256(prev_hash.encode() + canonical_json(body)).hexdigest()
+
+
+GENESIS_HASH = "0" * 64

@@ -1,0 +1,303 @@
+"""`Ledger`: the one entry point. The CLI and the HTTP service are thin layers over
+it; everything a user can do goes through these methods."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from ._append import Appender, AppendReport, Outcome, Projector, RawInput
+from ._errors import LedgerError, NotFound, UsageError
+from ._event import StatusChanged
+from ._history import HistoryEntry, history_entry
+from ._identity import stream_key
+from ._registry import ModelRegistry, builtin_sources, read_model_dir
+from ._statusmodel import StatusModel
+from ._store import EventStore
+from ._timecut import TimeCut
+from ._timestamps import parse_cli_time, to_epoch
+from ._verify import VerifyReport, verify_chain
+from ._viewrow import ViewRow
+
+DEFAULT_DB = "status-ledger.db"
+TimeArg = str | int | float | None
+
+
+class ViewService(Projector, Protocol):
+    """What the ledger asks of the projections package (found by entry point, so
+    that `ledger` never imports `projections`)."""
+
+    def catch_up(self, page: int = ...) -> int: ...
+
+    def lag(self) -> int: ...
+
+    def rebuild(
+        self,
+        views: set[tuple[str, str]] | None = ...,
+        progress: Callable[[int, int], None] | None = ...,
+    ) -> int: ...
+
+    def row(self, model: str, type_name: str, entity_id: str, parent: str | None) -> list[dict[str, Any]]: ...
+
+    def rows(self, model: str, type_name: str, **filters: Any) -> list[dict[str, Any]]: ...
+
+    def row_at(
+        self, model: str, type_name: str, entity_id: str, parent: str | None, cut: TimeCut
+    ) -> ViewRow | None: ...
+
+    def dump(self) -> list[tuple[Any, ...]]: ...
+
+
+def open_store(url: str) -> EventStore:
+    if url.startswith(("postgresql://", "postgres://")):
+        from ._postgres import PostgresEventStore
+
+        return PostgresEventStore(url)
+    from ._sqlite import SQLiteEventStore
+
+    return SQLiteEventStore(url)
+
+
+def _time(value: TimeArg) -> float | None:
+    if value is None:
+        return None
+    return parse_cli_time(value) if isinstance(value, str) else to_epoch(value)
+
+
+class Ledger:
+    """An event store, its status models and its views, opened together."""
+
+    def __init__(self, store: EventStore, registry: ModelRegistry, views: ViewService | None) -> None:
+        self.store = store
+        self.registry = registry
+        self.views = views
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(
+        cls,
+        url: str | os.PathLike[str] | None = None,
+        *,
+        models_dir: str | os.PathLike[str] | None = None,
+        views: bool = True,
+    ) -> Ledger:
+        """Open (creating on first use) the ledger at a file path or postgresql:// URL."""
+        target = str(url or os.environ.get("STATUS_LEDGER_DB") or DEFAULT_DB)
+        store = open_store(target)
+        try:
+            sources = [builtin_sources(), store.saved_models()]
+            if models_dir is not None:
+                sources.append(read_model_dir(models_dir))
+            registry = ModelRegistry.from_sources(*sources)
+            service = _load_views(store, registry) if views else None
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, registry, service)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------
+
+    def append(
+        self,
+        events: Iterable[RawInput],
+        *,
+        batch_size: int = 2000,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> AppendReport:
+        """Append many events (dicts, JSON lines or EventInput), in batches of one
+        transaction each; every input gets its own outcome."""
+        with self._lock:
+            return Appender(self.store, self.registry, self.views, batch_size).run(events, on_outcome)
+
+    def record(self, **fields: Any) -> Outcome:
+        """Append one event given as keyword arguments; raises its LedgerError if rejected."""
+        event = {k: v for k, v in fields.items() if v is not None}
+        outcome = self.append([event]).outcomes[0]
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
+
+    def add_model(self, source: str | os.PathLike[str]) -> StatusModel:
+        """Add (or replace) a user model from a TOML file; it is stored in the ledger."""
+        path = Path(source)
+        text = path.read_text(encoding="utf-8")
+        model = StatusModel.from_toml(text, str(path))
+        self.store.save_model(model.name, model.version, text)
+        self.registry = self.registry.with_models([model])
+        if self.views is not None:
+            self.views = _load_views(self.store, self.registry)
+        return model
+
+    def sweep(self, now: TimeArg = None, *, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Append the timeout events the models define (UiPath: Terminating for a
+        day becomes Faulted). Running it again finds nothing more to do."""
+        from ._sweep import due_timeouts
+
+        actions = due_timeouts(self, now)
+        if not dry_run and actions:
+            report = self.append(actions)
+            for action, outcome in zip(actions, report.outcomes, strict=True):
+                action["result"] = outcome.kind
+        return actions
+
+    # -- reading ---------------------------------------------------------------
+
+    def _service(self) -> ViewService:
+        if self.views is None:
+            raise UsageError("this ledger was opened without views")
+        return self.views
+
+    def status(
+        self,
+        model: str,
+        type: str,
+        id: str,
+        *,
+        parent: str | None = None,
+        as_of: TimeArg = None,
+        known_at: TimeArg = None,
+    ) -> ViewRow:
+        """The view row of one entity, now or as of a past time."""
+        et = self.registry.entity_type(model, type, for_writing=False)
+        label = f"{model} {type} {id}"
+        service = self._service()
+        if as_of is not None or known_at is not None:
+            row = service.row_at(model, type, id, parent or self._parent_of(model, type, id, parent), _cut(as_of, known_at))
+            if row is None:
+                raise NotFound(f"{label} did not exist at that time", entity=label)
+            return row
+        rows = service.row(model, type, id, parent)
+        if not rows:
+            raise NotFound(f"no {label}" + (f" in {parent}" if parent else ""), entity=label)
+        if len(rows) > 1:
+            parents = sorted(r["parent"] for r in rows)
+            raise UsageError(
+                f"{label} exists in several {et.parent.type if et.parent else 'parents'}s "
+                f"({', '.join(parents)}); give --parent",
+                allowed=parents,
+            )
+        return ViewRow.model_validate(rows[0])
+
+    def _parent_of(self, model: str, type: str, id: str, parent: str | None) -> str | None:
+        if parent is not None:
+            return parent
+        rows = self._service().row(model, type, id, None)
+        return rows[0]["parent"] if len(rows) == 1 else None
+
+    def list(
+        self,
+        model: str,
+        type: str,
+        *,
+        status: str | None = None,
+        parent: str | None = None,
+        as_of: TimeArg = None,
+        known_at: TimeArg = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ViewRow]:
+        """View rows of one type, filtered by canonical status and parent."""
+        et = self.registry.entity_type(model, type, for_writing=False)
+        wanted = et.canonical(status) if status is not None else None
+        if status is not None and wanted is None:
+            wanted = status
+        service = self._service()
+        if as_of is None and known_at is None:
+            rows = service.rows(model, type, status=wanted, parent=parent, limit=limit, offset=offset)
+            return [ViewRow.model_validate(r) for r in rows]
+        cut = _cut(as_of, known_at)
+        result = []
+        for current in service.rows(model, type, parent=parent):
+            past = service.row_at(model, type, current["id"], current.get("parent"), cut)
+            if past is not None and (wanted is None or past.status.status == wanted):
+                result.append(past)
+        return result[offset : None if limit is None else offset + limit]
+
+    def history(
+        self,
+        model: str,
+        type: str,
+        id: str,
+        *,
+        parent: str | None = None,
+        as_of: TimeArg = None,
+        known_at: TimeArg = None,
+    ) -> list[HistoryEntry]:
+        """Every event of an entity (of its children, for derived types) in occurred order."""
+        et = self.registry.entity_type(model, type, for_writing=False)
+        found_parent = self._parent_of(model, type, id, parent) if not et.derived else None
+        events: list[StatusChanged] = []
+        if et.derived:
+            assert et.child is not None
+            child_et = self.registry.entity_type(model, et.child, for_writing=False)
+            for child in self._service().rows(model, et.child, parent=id):
+                events += self.store.stream(stream_key(model, child_et, child["id"], id))
+        if not et.derived or et.written:
+            events += self.store.stream(stream_key(model, et, id, found_parent))
+        cut = _cut(as_of, known_at)
+        events = [e for e in events if cut.keeps(e)]
+        if not events:
+            raise NotFound(f"no events for {model} {type} {id}", entity=f"{model} {type} {id}")
+        events.sort(key=lambda e: (to_epoch(e.occurred_at), e.seq))
+        return [history_entry(self.registry, e) for e in events]
+
+    def verify(self) -> VerifyReport:
+        return verify_chain(self.store)
+
+    def export(self, *, with_ledger_fields: bool = False) -> Iterator[dict[str, Any]]:
+        """Events in ledger order as written (importing them into an empty store
+        reproduces it), optionally with the ledger's own fields."""
+        for event in self.store.iter_events():
+            yield event.with_ledger_fields() if with_ledger_fields else event.written()
+
+    # -- views -----------------------------------------------------------------
+
+    def rebuild(
+        self,
+        view: str | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Rebuild all views, or one ("openfn/run", "osmo workflow"), beside the live ones."""
+        selected = None
+        if view is not None:
+            parts = view.replace("/", " ").replace(".", " ").split()
+            if len(parts) != 2:
+                raise UsageError(f"view {view!r} must be MODEL/TYPE, e.g. openfn/run")
+            self.registry.entity_type(parts[0], parts[1], for_writing=False)
+            selected = {(parts[0], parts[1])}
+        with self._lock:
+            return self._service().rebuild(selected, progress)
+
+    def catch_up(self) -> int:
+        with self._lock:
+            return self._service().catch_up()
+
+
+def _cut(as_of: TimeArg, known_at: TimeArg) -> TimeCut:
+    return TimeCut(_time(as_of), _time(known_at))
+
+
+def _load_views(store: EventStore, registry: ModelRegistry) -> ViewService:
+    found = entry_points(group="status_ledger.views", name="default")
+    if not found:
+        raise LedgerError("no view plugin installed (entry point status_ledger.views)")
+    factory = next(iter(found)).load()
+    service: ViewService = factory(store, registry)
+    return service

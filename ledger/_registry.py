@@ -1,0 +1,87 @@
+"""Where status models come from: the built-in TOML files shipped in the package,
+models added to a store, and a `--models DIR` given for one invocation (the way a
+candidate model is tried before it ships)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+
+from ._errors import DerivedType, InvalidModel, UnknownModel, UnknownType
+from ._statusmodel import EntityType, StatusModel
+
+BUILTIN_NAMES = ("openfn", "osmo", "uipath", "lightning")
+
+
+def builtin_sources() -> dict[str, str]:
+    folder = resources.files("ledger") / "models"
+    return {name: (folder / f"{name}.toml").read_text(encoding="utf-8") for name in BUILTIN_NAMES}
+
+
+def read_model_dir(directory: str | Path) -> dict[str, str]:
+    path = Path(directory)
+    if not path.is_dir():
+        raise InvalidModel(f"models directory {str(path)!r} does not exist")
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(path.glob("*.toml"))}
+
+
+class ModelRegistry(Mapping[str, StatusModel]):
+    """An immutable name -> StatusModel map; later sources override earlier ones."""
+
+    def __init__(self, models: Iterable[StatusModel]) -> None:
+        self._models = {m.name: m for m in models}
+
+    @classmethod
+    def from_sources(cls, *sources: Mapping[str, str]) -> ModelRegistry:
+        merged: dict[str, StatusModel] = {}
+        for source in sources:
+            for origin, text in source.items():
+                model = StatusModel.from_toml(text, origin)
+                merged[model.name] = model
+        return cls(merged.values())
+
+    @classmethod
+    def builtin(cls) -> ModelRegistry:
+        return _BUILTIN
+
+    def with_models(self, models: Iterable[StatusModel]) -> ModelRegistry:
+        return ModelRegistry([*self._models.values(), *models])
+
+    def __getitem__(self, name: str) -> StatusModel:
+        return self._models[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def model(self, name: str) -> StatusModel:
+        model = self._models.get(name)
+        if model is None:
+            raise UnknownModel(
+                f"unknown model {name!r}; known: {', '.join(sorted(self._models))}",
+                allowed=sorted(self._models),
+            )
+        return model
+
+    def entity_type(self, model_name: str, type_name: str, *, for_writing: bool) -> EntityType:
+        model = self.model(model_name)
+        et = model.types.get(type_name)
+        if et is None:
+            raise UnknownType(
+                f"model {model_name!r} has no type {type_name!r}; "
+                f"known: {', '.join(model.types)}",
+                allowed=list(model.types),
+            )
+        if for_writing and not et.writable:
+            raise DerivedType(
+                f"{model_name} {type_name} is derived from its {et.child} events and "
+                f"cannot be written; write {et.child} events instead",
+                allowed=[et.child] if et.child else [],
+            )
+        return et
+
+
+_BUILTIN = ModelRegistry.from_sources(builtin_sources())

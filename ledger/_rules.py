@@ -1,0 +1,89 @@
+"""The pure rules that decide whether one more event fits an entity's history:
+the event is placed where it occurred (late events too) and must be a legal step
+from its predecessor and to its successor."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from ._errors import IllegalTransition, ParentMismatch, WrongErrorType
+from ._statusmodel import EntityType
+
+
+@dataclass(slots=True, frozen=True)
+class Slot:
+    """One accepted event of an entity, reduced to what the rules need."""
+
+    at: float
+    seq: int
+    status: str
+    occurred_at: int | float | str
+    forced: bool
+
+
+def check_error_type(et: EntityType, entity: str, status: str, reason: str | None) -> None:
+    owner = et.documented_owner(reason)
+    if owner is not None and owner != status:
+        raise WrongErrorType(
+            f"{entity}: {reason} is a documented error type of {owner}, not of {status}",
+            entity=entity,
+            current=None,
+            allowed=[owner],
+            reason=reason,
+        )
+
+
+def check_parent(et: EntityType, entity: str, known: str | None, given: str | None) -> None:
+    if et.parent and et.parent.fixed and known is not None and given != known:
+        raise ParentMismatch(
+            f"{entity}: parent is {known!r} for life, got {given!r}",
+            entity=entity,
+            current=None,
+            allowed=[known],
+            parent=given,
+        )
+
+
+def place(history: list[Slot], at: float) -> int:
+    """Index where an event occurring at `at` goes: after every event at or before it."""
+    keys = [s.at for s in history]
+    return bisect_right(keys, at)
+
+
+def check_transition(
+    et: EntityType, entity: str, history: list[Slot], at: float, status: str
+) -> None:
+    """Raise IllegalTransition unless `status` fits at its place in occurred order."""
+    index = place(history, at)
+    before = history[index - 1] if index else None
+    after = history[index] if index < len(history) else None
+    previous = before.status if before else None
+    allowed = et.allowed_after(previous)
+    if status not in allowed:
+        where = "" if after is None else f" (late event, placed before {after.status} at {after.occurred_at})"
+        if previous is None:
+            message = f"{entity}: cannot start with {status}{where}; allowed first: {_names(allowed)}"
+        else:
+            message = (
+                f"{entity}: cannot move from {previous} to {status}{where}; "
+                f"allowed next: {_names(allowed)}"
+            )
+        raise IllegalTransition(message, entity=entity, current=previous, allowed=allowed)
+    if after is not None and not after.forced and after.status not in et.allowed_after(status):
+        raise IllegalTransition(
+            f"{entity}: late {status} at its place would be followed by {after.status} "
+            f"(at {after.occurred_at}), which may not follow {status}; "
+            f"allowed here: {_names(_fitting(et, previous, after.status))}",
+            entity=entity,
+            current=previous,
+            allowed=_fitting(et, previous, after.status),
+        )
+
+
+def _fitting(et: EntityType, previous: str | None, following: str) -> tuple[str, ...]:
+    return tuple(s for s in et.allowed_after(previous) if following in et.allowed_after(s))
+
+
+def _names(statuses: tuple[str, ...]) -> str:
+    return ", ".join(statuses) if statuses else "none (final)"

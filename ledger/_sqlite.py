@@ -1,0 +1,364 @@
+"""The embedded store: one SQLite file in WAL mode holding eventsourcing's
+`stored_events` and `tracking` tables, the ledger's small bookkeeping tables and
+the views. Writers take `BEGIN IMMEDIATE` so that a second process waits on the
+busy timeout instead of failing a lock upgrade."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
+
+from ._errors import (
+    NewerSchema,
+    NotALedger,
+    ReadOnlyStore,
+    StoreError,
+    StoreFull,
+)
+from ._event import MAPPER, TOPIC, StatusChanged
+from ._store import STORE_FORMAT, ChainHead, Cursor, EventStore, NewRecord, Transaction
+from ._timestamps import now_iso
+
+BUSY_TIMEOUT_SECONDS = 60
+
+LEDGER_TABLES = (
+    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_event_ids ("
+    "event_id TEXT PRIMARY KEY, digest TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS ledger_head ("
+    "id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL, "
+    "recorded_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_models ("
+    "name TEXT PRIMARY KEY, version INTEGER NOT NULL, source TEXT NOT NULL, "
+    "added_at TEXT NOT NULL)",
+)
+
+
+def translate(exc: sqlite3.Error, path: str) -> StoreError:
+    text = str(exc)
+    if "full" in text:
+        return StoreFull(f"{path}: the disk is full; nothing was written ({text})")
+    if "readonly" in text or "read-only" in text:
+        return ReadOnlyStore(f"{path}: the database is read-only; nothing was written")
+    if "not a database" in text or "malformed" in text:
+        return NotALedger(f"{path}: not a readable SQLite database ({text})")
+    return StoreError(f"{path}: {text}")
+
+
+class _SQLiteCursor(Cursor):
+    def __init__(self, raw: sqlite3.Cursor) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.raw.executemany(sql, rows)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.raw.fetchall()]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self.raw.fetchone()
+        return None if row is None else tuple(row)
+
+
+def _decode(originator_id: str, version: int, state: bytes) -> StatusChanged:
+    event = MAPPER.to_domain_event(
+        StoredEvent(originator_id=originator_id, originator_version=version, topic=TOPIC, state=state)
+    )
+    assert isinstance(event, StatusChanged)
+    return event
+
+
+class _SQLiteTransaction(Transaction):
+    def __init__(self, store: SQLiteEventStore, raw: sqlite3.Cursor) -> None:
+        self.store = store
+        self.cursor = _SQLiteCursor(raw)
+
+    def head(self) -> ChainHead:
+        self.cursor.execute("SELECT seq, hash, recorded_at FROM ledger_head WHERE id = 1")
+        row = self.cursor.fetchone()
+        return ChainHead(0, "0" * 64, "") if row is None else ChainHead(*row)
+
+    def stream(self, originator_id: str) -> list[StatusChanged]:
+        self.cursor.execute(
+            "SELECT originator_version, state FROM stored_events "
+            "WHERE originator_id = ? ORDER BY originator_version",
+            (originator_id,),
+        )
+        return [_decode(originator_id, v, s) for v, s in self.cursor.fetchall()]
+
+    def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            self.cursor.execute(
+                f"SELECT event_id, digest, seq FROM ledger_event_ids WHERE event_id IN ({marks})",
+                chunk,
+            )
+            for event_id, digest, seq in self.cursor.fetchall():
+                found[event_id] = (digest, seq)
+        return found
+
+    def insert(self, records: Sequence[NewRecord], head: ChainHead) -> list[int]:
+        self.cursor.executemany(
+            "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(r.seq, r.originator_id, r.version, TOPIC, r.state) for r in records],
+        )
+        self.cursor.executemany(
+            "INSERT INTO ledger_event_ids (event_id, digest, seq) VALUES (?, ?, ?)",
+            [(r.event_id, r.digest, r.seq) for r in records],
+        )
+        self.cursor.execute(
+            "INSERT INTO ledger_head (id, seq, hash, recorded_at) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+            "recorded_at = excluded.recorded_at",
+            (head.seq, head.hash, head.recorded_at),
+        )
+        return [r.seq for r in records]
+
+    def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]:
+        self.cursor.execute(
+            "SELECT rowid, originator_id, originator_version, state FROM stored_events "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (notification_id, limit),
+        )
+        events = []
+        for rowid, o, v, s in self.cursor.fetchall():
+            event = _decode(o, v, s)
+            event.notification_id = rowid
+            events.append(event)
+        return events
+
+    def max_notification_id(self) -> int:
+        self.cursor.execute("SELECT MAX(rowid) FROM stored_events")
+        row = self.cursor.fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[StatusChanged]:
+        raw = self.cursor.raw.connection.cursor()
+        raw.execute(
+            "SELECT rowid, originator_id, originator_version, state FROM stored_events "
+            "WHERE originator_id >= ? AND originator_id < ? AND rowid <= ? "
+            "ORDER BY originator_id, originator_version",
+            (prefix, prefix + "\U0010ffff", upto),
+        )
+        for rowid, originator_id, version, state in raw:
+            event = _decode(originator_id, version, state)
+            event.notification_id = rowid
+            yield event
+
+    def max_tracking_id(self, name: str) -> int:
+        value = self.store.tracking_recorder._max_tracking_id(name, self.store.wrap(self.cursor.raw))
+        return int(value or 0)
+
+    def set_tracking(self, name: str, notification_id: int) -> None:
+        self.store.tracking_recorder._insert_tracking(
+            self.store.wrap(self.cursor.raw), Tracking(name, notification_id)
+        )
+
+
+class SQLiteEventStore(EventStore):
+    backend = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(Path(path))
+        self.url = self.path
+        self.read_only = _inspect(self.path)
+        db_name = f"file:{Path(self.path).resolve()}?mode=ro" if self.read_only else self.path
+        self.datastore = SQLiteDatastore(
+            db_name,
+            lock_timeout=BUSY_TIMEOUT_SECONDS,
+            originator_id_type="text",
+            single_row_tracking=True,
+        )
+        self.recorder = SQLiteApplicationRecorder(self.datastore)
+        self.tracking_recorder = SQLiteTrackingRecorder(self.datastore)
+        if not self.read_only:
+            self._create()
+
+    def wrap(self, raw: sqlite3.Cursor) -> Any:
+        from eventsourcing.sqlite import SQLiteCursor
+
+        return SQLiteCursor(raw)
+
+    def _create(self) -> None:
+        try:
+            with self._connection(writer=True) as conn:
+                raw = conn._sqlite_conn.cursor()
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    cur = self.wrap(raw)
+                    self.recorder._create_table(cur)
+                    for statement in LEDGER_TABLES:
+                        raw.execute(statement)
+                    raw.execute(
+                        "INSERT OR IGNORE INTO ledger_meta VALUES ('store_format', ?)",
+                        (str(STORE_FORMAT),),
+                    )
+                    raw.execute(
+                        "INSERT OR IGNORE INTO ledger_meta VALUES ('created_at', ?)", (now_iso(),)
+                    )
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+            self.tracking_recorder.create_table()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+
+    @contextmanager
+    def _connection(self, *, writer: bool) -> Iterator[SQLiteConnection]:
+        with self.datastore.get_connection(commit=writer) as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        if self.read_only:
+            raise ReadOnlyStore(f"{self.path}: the database is read-only; nothing was written")
+        try:
+            with self._connection(writer=True) as conn:
+                raw = conn._sqlite_conn.cursor()
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SQLiteTransaction(self, raw)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+
+    @contextmanager
+    def read(self) -> Iterator[Transaction]:
+        try:
+            with self._connection(writer=False) as conn:
+                raw = conn._sqlite_conn.cursor()
+                raw.execute("BEGIN")
+                try:
+                    yield _SQLiteTransaction(self, raw)
+                finally:
+                    conn.rollback()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from None
+
+    def iter_events(
+        self, start: int = 1, stop: int | None = None, page: int = 5000
+    ) -> Iterator[StatusChanged]:
+        for rowid, originator_id, version, state in self._pages(start, stop, page):
+            del rowid
+            yield _decode(originator_id, version, state)
+
+    def iter_raw(self, page: int = 5000) -> Iterator[tuple[int, str, int, bytes]]:
+        yield from self._pages(1, None, page)
+
+    def _pages(
+        self, start: int, stop: int | None, page: int
+    ) -> Iterator[tuple[int, str, int, bytes]]:
+        position = start
+        while True:
+            try:
+                batch = self.recorder.select_notifications(position, page, stop=stop)
+            except Exception as exc:
+                raise StoreError(f"{self.path}: cannot read events: {exc}") from None
+            for n in batch:
+                yield n.id, str(n.originator_id), n.originator_version, bytes(n.state)
+            if len(batch) < page:
+                return
+            position = batch[-1].id + 1
+
+    def stream(self, originator_id: str) -> list[StatusChanged]:
+        with self.read() as txn:
+            return txn.stream(originator_id)
+
+    def streams_with_prefix(self, prefix: str) -> Iterator[StatusChanged]:
+        with self.read() as txn:
+            txn.cursor.execute(
+                "SELECT originator_id, originator_version, state FROM stored_events "
+                "WHERE originator_id >= ? AND originator_id < ? "
+                "ORDER BY originator_id, originator_version",
+                (prefix, prefix + "\U0010ffff"),
+            )
+            rows = txn.cursor.fetchall()
+        for o, v, s in rows:
+            yield _decode(o, v, s)
+
+    def head(self) -> ChainHead:
+        with self.read() as txn:
+            return txn.head()
+
+    def event_id_count(self) -> int:
+        with self.read() as txn:
+            txn.cursor.execute("SELECT COUNT(*) FROM ledger_event_ids")
+            row = txn.cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def saved_models(self) -> dict[str, str]:
+        with self.read() as txn:
+            txn.cursor.execute("SELECT name, source FROM ledger_models ORDER BY name")
+            return {name: source for name, source in txn.cursor.fetchall()}
+
+    def save_model(self, name: str, version: int, source: str) -> None:
+        with self.write() as txn:
+            txn.cursor.execute(
+                "INSERT INTO ledger_models (name, version, source, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
+                "source = excluded.source, added_at = excluded.added_at",
+                (name, version, source, now_iso()),
+            )
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+def _inspect(path: str) -> bool:
+    """Refuse files that are not ledgers before eventsourcing touches them; return
+    whether the file can only be read."""
+    target = Path(path)
+    if not target.exists():
+        if not os.access(target.parent if str(target.parent) else ".", os.W_OK):
+            raise ReadOnlyStore(f"{path}: cannot create the database here (directory is read-only)")
+        return False
+    if target.is_dir():
+        raise NotALedger(f"{path}: is a directory, not a ledger database")
+    read_only = not os.access(target, os.W_OK)
+    if target.stat().st_size == 0:
+        return read_only
+    try:
+        conn = sqlite3.connect(f"file:{target.resolve()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "ledger_meta" not in tables:
+                raise NotALedger(
+                    f"{path}: is an SQLite database but not a status ledger "
+                    f"(tables: {', '.join(sorted(tables)[:5])})"
+                )
+            if "ledger_meta" in tables:
+                row = conn.execute(
+                    "SELECT value FROM ledger_meta WHERE key = 'store_format'"
+                ).fetchone()
+                if row and int(row[0]) > STORE_FORMAT:
+                    raise NewerSchema(
+                        f"{path}: written by a newer status-ledger (store format {row[0]}, "
+                        f"this version reads {STORE_FORMAT}); upgrade status-ledger"
+                    )
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from None
+    return read_only

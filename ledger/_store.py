@@ -1,0 +1,132 @@
+"""What the ledger needs from a database, whichever it is. A store row stays as dumb
+as eventsourcing's (originator, version, topic, state); the meaning lives in the
+ledger. Writers hold one lock per transaction because the hash chain is a single
+sequence: each event's hash depends on the one before."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from ._event import StatusChanged
+
+STORE_FORMAT = 1
+
+
+@dataclass(slots=True, frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
+    recorded_at: str
+
+
+@dataclass(slots=True, frozen=True)
+class NewRecord:
+    """A fully built event ready to be inserted."""
+
+    originator_id: str
+    version: int
+    seq: int
+    event_id: str
+    digest: str
+    state: bytes
+
+
+class Cursor(ABC):
+    """A DB-API cursor that speaks '?' placeholders on every backend."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+
+class Transaction(ABC):
+    """One atomic unit: reads see the store as of its start plus its own writes."""
+
+    cursor: Cursor
+
+    @abstractmethod
+    def head(self) -> ChainHead: ...
+
+    @abstractmethod
+    def stream(self, originator_id: str) -> list[StatusChanged]: ...
+
+    @abstractmethod
+    def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]: ...
+
+    @abstractmethod
+    def insert(self, records: Sequence[NewRecord], head: ChainHead) -> list[int]:
+        """Store the records and move the chain head; returns notification ids."""
+
+    @abstractmethod
+    def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]: ...
+
+    @abstractmethod
+    def max_notification_id(self) -> int: ...
+
+    @abstractmethod
+    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[StatusChanged]:
+        """Events up to a notification id, grouped by stream, in version order."""
+
+    @abstractmethod
+    def max_tracking_id(self, name: str) -> int: ...
+
+    @abstractmethod
+    def set_tracking(self, name: str, notification_id: int) -> None: ...
+
+
+class EventStore(ABC):
+    """An append-only, hash-chained event store with a place for views beside it."""
+
+    url: str
+    backend: str
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Transaction]:
+        """A transaction holding the store's single writer lock."""
+
+    @abstractmethod
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A read-only snapshot."""
+
+    @abstractmethod
+    def iter_events(
+        self, start: int = 1, stop: int | None = None, page: int = 5000
+    ) -> Iterator[StatusChanged]:
+        """Every event in ledger order, paged so memory stays flat."""
+
+    @abstractmethod
+    def iter_raw(self, page: int = 5000) -> Iterator[tuple[int, str, int, bytes]]:
+        """(notification id, originator id, version, state) exactly as stored."""
+
+    @abstractmethod
+    def stream(self, originator_id: str) -> list[StatusChanged]: ...
+
+    @abstractmethod
+    def streams_with_prefix(self, prefix: str) -> Iterator[StatusChanged]: ...
+
+    @abstractmethod
+    def head(self) -> ChainHead: ...
+
+    @abstractmethod
+    def event_id_count(self) -> int: ...
+
+    @abstractmethod
+    def saved_models(self) -> dict[str, str]: ...
+
+    @abstractmethod
+    def save_model(self, name: str, version: int, source: str) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...

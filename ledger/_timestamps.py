@@ -1,0 +1,78 @@
+"""Timestamps are kept exactly as written (an RFC 3339 string or a JSON number) and
+turned into epoch seconds only to order events and compare them with `--as-of`."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+
+from ._errors import BadTimestamp
+
+Timestamp = str | int | float
+
+# Before 1970 or after 2200 is far more likely a unit mistake (ms, ns) than real data.
+EARLIEST = 0.0
+LATEST = 7258118400.0  # 2200-01-01T00:00:00Z
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def to_epoch(value: object) -> float:
+    """Epoch seconds of an `occurred_at`-style value, or BadTimestamp."""
+    if isinstance(value, bool):
+        raise BadTimestamp(f"timestamp must be RFC 3339 or epoch seconds, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+        if not math.isfinite(seconds):
+            raise BadTimestamp(f"timestamp must be a finite number, got {value!r}")
+    elif isinstance(value, str):
+        seconds = _parse_rfc3339(value)
+    else:
+        raise BadTimestamp(f"timestamp must be RFC 3339 or epoch seconds, got {value!r}")
+    if not EARLIEST <= seconds < LATEST:
+        raise BadTimestamp(
+            f"timestamp {value!r} is outside 1970-01-01..2200-01-01 (seconds, not ms?)"
+        )
+    return seconds
+
+
+def _parse_rfc3339(text: str) -> float:
+    match = _RFC3339.match(text)
+    if not match:
+        raise BadTimestamp(
+            f"timestamp {text!r} is not RFC 3339 with an offset (e.g. 2024-05-01T10:00:00Z)"
+        )
+    fraction = match.group(7) or ""
+    base = text[: match.start(7)] if fraction else text[: match.start(8)]
+    offset = match.group(8)
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        parsed = datetime.fromisoformat(base.replace("t", "T").replace(" ", "T") + offset)
+    except ValueError as exc:
+        raise BadTimestamp(f"timestamp {text!r} is not a valid date: {exc}") from None
+    return parsed.timestamp() + (float(fraction) if fraction else 0.0)
+
+
+def now_iso() -> str:
+    """The ledger clock, in UTC with microseconds, as `recorded_at` is written."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def epoch_to_iso(seconds: float) -> str:
+    return (
+        datetime.fromtimestamp(seconds, UTC)
+        .isoformat(timespec="microseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def parse_cli_time(text: str) -> float:
+    """`--as-of`, `--known-at` and `--now` take the same forms as `occurred_at`."""
+    try:
+        number = float(text)
+    except ValueError:
+        return to_epoch(text)
+    return to_epoch(number)

@@ -1,0 +1,171 @@
+"""Views of entities that nobody writes directly: an OpenFn work order (its last
+run) and an OSMO workflow (aggregated from its task groups). Both walk their
+children's status marks in occurred order, so late events land where they
+belong and a rebuild gives the same rows as the incremental path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import AggregationSpec, EntityType, StatusChanged, StatusRecord, ViewRow
+
+from ._entity import Mark, mark_of, occurred_order
+
+
+@dataclass(slots=True, frozen=True)
+class Child:
+    """A child's row as the derivation needs it: its id, last actor, trail."""
+
+    id: str
+    marks: list[Mark]
+    last_actor: str | None
+    forced: bool
+
+
+def _merged(children: Sequence[Child]) -> list[tuple[Mark, str]]:
+    pairs = [(m, c.id) for c in children for m in c.marks]
+    pairs.sort(key=lambda p: (p[0].at, p[0].seq))
+    return pairs
+
+
+def derive_last_child(
+    model: str, et: EntityType, child_et: EntityType, entity_id: str, children: Sequence[Child]
+) -> ViewRow | None:
+    """Status of the run whose first event occurred last (ties: ledger position);
+    the work order's history mirrors every status that run had while it was last."""
+    live = [c for c in children if c.marks]
+    if not live:
+        return None
+    first_of: dict[str, tuple[float, int]] = {}
+    records: list[StatusRecord] = []
+    last_run = ""
+    for mark, child_id in _merged(live):
+        first_of.setdefault(child_id, (mark.at, mark.seq))
+        last_run = max(first_of, key=lambda cid: first_of[cid])
+        if child_id == last_run:
+            records.append(mark.record())
+    runs = sorted(first_of, key=lambda cid: first_of[cid])
+    by_id = {c.id: c for c in live}
+    status = records[-1]
+    first = min((c.marks[0] for c in live), key=lambda m: (m.at, m.seq))
+    return ViewRow(
+        model=model,
+        type=et.name,
+        id=entity_id,
+        parent=None,
+        status=status,
+        statuses=records,
+        final=child_et.is_final(status.status),
+        first_seen=first.timestamp,
+        transitions=sum(len(c.marks) for c in live),
+        last_actor=by_id[last_run].last_actor,
+        forced=any(c.forced for c in live),
+        runs=runs,
+        last_run=last_run,
+    )
+
+
+def derive_aggregate(
+    model: str,
+    et: EntityType,
+    child_et: EntityType,
+    entity_id: str,
+    own: Sequence[StatusChanged],
+    children: Sequence[Child],
+) -> ViewRow | None:
+    """OSMO's workflow status from its task groups, replayed event by event."""
+    spec = et.aggregation
+    assert spec is not None
+    own_marks = [(mark_of(et, e), "") for e in occurred_order(own)]
+    steps = sorted([*own_marks, *_merged(children)], key=lambda p: (p[0].at, p[0].seq))
+    if not steps:
+        return None
+    declared: list[str] | None = None
+    declarations = {e.seq: (e.attributes or {}).get("groups") for e in own}
+    written: str | None = None
+    groups: dict[str, str] = {}
+    started = False
+    records: list[StatusRecord] = []
+    for mark, child_id in steps:
+        if child_id:
+            groups[child_id] = mark.status
+            started = started or mark.status in spec.started
+        elif mark.status == et.declaration:
+            declared = list(declarations.get(mark.seq) or [])
+        else:
+            written = mark.status
+        status = _aggregate(spec, et, child_et, written, declared, groups, started)
+        if not records or records[-1].status != status:
+            records.append(
+                StatusRecord(
+                    status=status, timestamp=mark.timestamp, reason=mark.reason, message=mark.message
+                )
+            )
+    by_status: dict[str, list[str]] = {}
+    for name in sorted({*(declared or []), *groups}):
+        by_status.setdefault(groups.get(name, "NOT_SUBMITTED"), []).append(name)
+    actors = {e.seq: e.actor for e in own}
+    for child in children:
+        if child.marks:
+            actors[child.marks[-1].seq] = child.last_actor
+    last_actor = actors.get(steps[-1][0].seq)
+    status_record = records[-1]
+    return ViewRow(
+        model=model,
+        type=et.name,
+        id=entity_id,
+        parent=None,
+        status=status_record,
+        statuses=records,
+        final=et.is_final(status_record.status),
+        first_seen=steps[0][0].timestamp,
+        transitions=len(steps),
+        last_actor=last_actor,
+        forced=any(bool(e.force) for e in own) or any(c.forced for c in children),
+        groups=by_status,
+    )
+
+
+def _aggregate(
+    spec: AggregationSpec,
+    et: EntityType,
+    child_et: EntityType,
+    written: str | None,
+    declared: list[str] | None,
+    groups: dict[str, str],
+    started: bool,
+) -> str:
+    if written is not None and et.is_final(written):
+        return written
+    names = set(groups) | set(declared or [])
+    considered = [groups.get(n) for n in names if groups.get(n) not in spec.left_out]
+    unfinished = [s for s in considered if s is None or not child_et.is_final(s)]
+    if unfinished or not considered:
+        if any(s in spec.running for s in unfinished):
+            return spec.busy
+        return spec.waiting if started else spec.idle
+    finished: list[str] = [s for s in considered if s is not None]
+    if all(s == spec.success for s in finished):
+        return spec.success
+    causes = {s for s in finished if s != spec.success and s not in spec.consequence}
+    for status in spec.precedence:
+        if status in causes:
+            return _twin(et, spec, status)
+    if len(causes) == 1:
+        return _twin(et, spec, causes.pop())
+    return spec.mixed
+
+
+def _twin(et: EntityType, spec: AggregationSpec, status: str) -> str:
+    return status if status in et.statuses else spec.mixed
+
+
+def child_from_row(row: dict[str, Any], trail: list[list[Any]]) -> Child:
+    return Child(
+        id=row["id"],
+        marks=[Mark.from_list(item) for item in trail],
+        last_actor=row.get("last_actor"),
+        forced=bool(row.get("forced")),
+    )

@@ -1,0 +1,306 @@
+"""Keeps the views current and rebuilds them. A row is a pure function of its
+entity's events, so applying an event means recomputing the rows it touches;
+the tracking record (eventsourcing's) commits with those rows, so a crash at any
+point leaves views that either include an event or will apply it once more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import groupby
+from typing import Any
+
+import orjson
+
+from ledger import (
+    EntityType,
+    EventStore,
+    ModelRegistry,
+    StatusChanged,
+    TimeCut,
+    Transaction,
+    ViewRow,
+    stream_key,
+    to_epoch,
+)
+
+from . import _table as table
+from ._derived import Child, child_from_row, derive_aggregate, derive_last_child
+from ._entity import Mark, project_entity
+
+TRACKING = "views"
+PAGE = 5000
+ViewName = tuple[str, str]
+Progress = Callable[[int, int], None]
+
+
+class ViewProjector:
+    """The views of one store under one model registry."""
+
+    def __init__(self, store: EventStore, registry: ModelRegistry) -> None:
+        self.store = store
+        self.registry = registry
+        with store.write() as txn:
+            table.create_table(txn.cursor, table.LIVE, indexes=True)
+
+    def _type(self, model: str, type_name: str) -> EntityType | None:
+        found = self.registry.get(model)
+        return None if found is None else found.types.get(type_name)
+
+    def _derived_of(self, model: str, child: str) -> list[EntityType]:
+        found = self.registry.get(model)
+        if found is None:
+            return []
+        return [t for t in found.types.values() if t.derived and t.child == child]
+
+    # -- incremental -------------------------------------------------------
+
+    def apply(self, txn: Transaction, events: list[StatusChanged]) -> None:
+        """Bring the live views up to and including `events`, inside `txn`."""
+        tracked = txn.max_tracking_id(TRACKING)
+        pending = [e for e in events if e.notification_id > tracked]
+        if not pending:
+            return
+        backlog: list[StatusChanged] = []
+        while True:
+            page = [
+                e
+                for e in txn.events_after(tracked, PAGE)
+                if e.notification_id < pending[0].notification_id
+            ]
+            if not page:
+                break
+            backlog.extend(page)
+            tracked = page[-1].notification_id
+        self._update(txn, table.LIVE, [*backlog, *pending], None)
+        txn.set_tracking(TRACKING, pending[-1].notification_id)
+
+    def catch_up(self, page: int = PAGE) -> int:
+        """Apply whatever the views have not seen yet; returns how many events."""
+        applied = 0
+        while True:
+            with self.store.write() as txn:
+                tracked = txn.max_tracking_id(TRACKING)
+                events = txn.events_after(tracked, page)
+                if not events:
+                    return applied
+                self._update(txn, table.LIVE, events, None)
+                txn.set_tracking(TRACKING, events[-1].notification_id)
+                applied += len(events)
+
+    def lag(self) -> int:
+        with self.store.read() as txn:
+            return max(0, txn.max_notification_id() - txn.max_tracking_id(TRACKING))
+
+    def _update(
+        self,
+        txn: Transaction,
+        target: str,
+        events: Iterable[StatusChanged],
+        only: set[ViewName] | None,
+    ) -> None:
+        latest: dict[str, StatusChanged] = {}
+        for event in events:
+            latest[event.originator_id] = event
+        rows: list[tuple[str, ...]] = []
+        parents: set[tuple[str, str, str]] = set()
+        for key, event in latest.items():
+            et = self._type(event.model, event.type)
+            if et is None:
+                continue
+            if et.derived:
+                parents.add((event.model, et.name, event.id))
+                continue
+            for derived in self._derived_of(event.model, et.name):
+                if event.parent is not None:
+                    parents.add((event.model, derived.name, event.parent))
+            if only is None or (event.model, et.name) in only:
+                row, trail = project_entity(event.model, et, txn.stream(key))
+                rows.append(table.encode(row, trail))
+        table.upsert(txn.cursor, target, rows)
+        for model, type_name, parent_id in sorted(parents):
+            if only is None or (model, type_name) in only:
+                self._derive_one(txn, target, model, type_name, parent_id)
+
+    def _derive_one(self, txn: Transaction, target: str, model: str, type_name: str, entity_id: str) -> None:
+        et = self._type(model, type_name)
+        assert et is not None and et.child is not None
+        child_et = self._type(model, et.child)
+        assert child_et is not None
+        kids = [child_from_row(r, t) for r, t in table.children(txn.cursor, target, model, et.child, entity_id)]
+        own = txn.stream(stream_key(model, et, entity_id, None)) if et.written else []
+        row = _derive(model, et, child_et, entity_id, own, kids)
+        if row is None:
+            table.delete(txn.cursor, target, model, type_name, "", entity_id)
+        else:
+            table.upsert(txn.cursor, target, [table.encode(row, [])])
+
+    # -- rebuild -------------------------------------------------------------
+
+    def rebuild(self, views: set[ViewName] | None = None, progress: Progress | None = None) -> int:
+        """Build fresh views beside the live ones, then swap them in one transaction.
+        Readers see the old views until the swap; a crash leaves them untouched."""
+        selected = self._closure(views)
+        with self.store.write() as txn:
+            txn.cursor.execute(f"DROP TABLE IF EXISTS {table.NEXT}")
+            table.create_table(txn.cursor, table.NEXT, indexes=False)
+        with self.store.read() as snapshot:
+            upto = snapshot.max_notification_id()
+            own = self._build_written(snapshot, upto, selected, progress)
+        self._build_derived(selected, own)
+        with self.store.write() as txn:
+            while True:
+                late = txn.events_after(upto, PAGE)
+                if not late:
+                    break
+                self._update(txn, table.NEXT, late, selected)
+                upto = late[-1].notification_id
+            self._swap(txn, selected)
+            if selected is None and upto > txn.max_tracking_id(TRACKING):
+                txn.set_tracking(TRACKING, upto)
+        return upto
+
+    def _closure(self, views: set[ViewName] | None) -> set[ViewName] | None:
+        """A rebuilt view takes the views derived from it along."""
+        if views is None:
+            return None
+        result = set(views)
+        for model, type_name in views:
+            result |= {(model, d.name) for d in self._derived_of(model, type_name)}
+        return result
+
+    def _build_written(
+        self,
+        snapshot: Transaction,
+        upto: int,
+        selected: set[ViewName] | None,
+        progress: Progress | None,
+    ) -> dict[tuple[str, str, str], list[StatusChanged]]:
+        own: dict[tuple[str, str, str], list[StatusChanged]] = {}
+        buffer: list[tuple[str, ...]] = []
+        done = 0
+        for _key, group in groupby(snapshot.scan_streams(upto), key=lambda e: e.originator_id):
+            events = list(group)
+            done += len(events)
+            first = events[0]
+            et = self._type(first.model, first.type)
+            if et is None:
+                continue
+            if et.derived:
+                own[(first.model, et.name, first.id)] = events
+                continue
+            if selected is not None and (first.model, et.name) not in selected:
+                continue
+            row, trail = project_entity(first.model, et, events)
+            buffer.append(table.encode(row, trail))
+            if len(buffer) >= PAGE:
+                self._flush(buffer)
+                if progress:
+                    progress(done, upto)
+        self._flush(buffer)
+        if progress:
+            progress(upto, upto)
+        return own
+
+    def _flush(self, buffer: list[tuple[str, ...]]) -> None:
+        if buffer:
+            with self.store.write() as txn:
+                table.upsert(txn.cursor, table.NEXT, buffer)
+            buffer.clear()
+
+    def _build_derived(
+        self,
+        selected: set[ViewName] | None,
+        own: dict[tuple[str, str, str], list[StatusChanged]],
+    ) -> None:
+        for model_name, model in self.registry.items():
+            for et in model.types.values():
+                if not et.derived or (selected is not None and (model_name, et.name) not in selected):
+                    continue
+                assert et.child is not None
+                child_et = model.types[et.child]
+                source = table.NEXT if selected is None or (model_name, et.child) in selected else table.LIVE
+                with self.store.read() as txn:
+                    kids = _children_by_parent(txn, source, model_name, et.child)
+                ids = set(kids) | {i for (m, t, i) in own if m == model_name and t == et.name}
+                rows: list[tuple[str, ...]] = []
+                for entity_id in sorted(ids):
+                    row = _derive(
+                        model_name, et, child_et, entity_id,
+                        own.get((model_name, et.name, entity_id), []), kids.get(entity_id, []),
+                    )
+                    if row is not None:
+                        rows.append(table.encode(row, []))
+                    if len(rows) >= PAGE:
+                        self._flush(rows)
+                self._flush(rows)
+
+    def _swap(self, txn: Transaction, selected: set[ViewName] | None) -> None:
+        cursor = txn.cursor
+        if selected is None:
+            cursor.execute(f"DROP TABLE {table.LIVE}")
+            cursor.execute(f"ALTER TABLE {table.NEXT} RENAME TO {table.LIVE}")
+            table.create_indexes(cursor, table.LIVE)
+            return
+        for model, type_name in sorted(selected):
+            cursor.execute(f"DELETE FROM {table.LIVE} WHERE model = ? AND type = ?", (model, type_name))
+        cursor.execute(f"INSERT INTO {table.LIVE} ({table.COLUMNS}) SELECT {table.COLUMNS} FROM {table.NEXT}")
+        cursor.execute(f"DROP TABLE {table.NEXT}")
+
+    # -- reads -----------------------------------------------------------------
+
+    def row(self, model: str, type_name: str, entity_id: str, parent: str | None) -> list[dict[str, Any]]:
+        with self.store.read() as txn:
+            return table.find(txn.cursor, model, type_name, entity_id, parent)
+
+    def rows(self, model: str, type_name: str, **filters: Any) -> list[dict[str, Any]]:
+        with self.store.read() as txn:
+            return table.select(txn.cursor, model, type_name, **filters)
+
+    def row_at(
+        self, model: str, type_name: str, entity_id: str, parent: str | None, cut: TimeCut
+    ) -> ViewRow | None:
+        """A row as it was (or as it was known) at a past time, from the events."""
+        et = self._type(model, type_name)
+        if et is None:
+            return None
+        if et.derived:
+            assert et.child is not None
+            child_et = self._type(model, et.child)
+            assert child_et is not None
+            child_rows = self.rows(model, et.child, parent=entity_id)
+            kids = []
+            for child in child_rows:
+                events = [e for e in self.store.stream(stream_key(model, child_et, child["id"], entity_id)) if cut.keeps(e)]
+                if events:
+                    kid_row, trail = project_entity(model, child_et, events)
+                    kids.append(Child(kid_row.id, trail, kid_row.last_actor, kid_row.forced))
+            own = [e for e in self.store.stream(stream_key(model, et, entity_id, None)) if cut.keeps(e)] if et.written else []
+            return _derive(model, et, child_et, entity_id, own, kids)
+        events = [e for e in self.store.stream(stream_key(model, et, entity_id, parent)) if cut.keeps(e)]
+        if not events:
+            return None
+        return project_entity(model, et, events)[0]
+
+    def dump(self) -> list[tuple[Any, ...]]:
+        with self.store.read() as txn:
+            return table.dump(txn.cursor)
+
+
+def _derive(
+    model: str, et: EntityType, child_et: EntityType, entity_id: str,
+    own: list[StatusChanged], kids: list[Child],
+) -> ViewRow | None:
+    if et.derived == "last_child":
+        return derive_last_child(model, et, child_et, entity_id, kids)
+    return derive_aggregate(model, et, child_et, entity_id, own, kids)
+
+
+def _children_by_parent(txn: Transaction, source: str, model: str, child: str) -> dict[str, list[Child]]:
+    txn.cursor.execute(
+        f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? ORDER BY parent, id",
+        (model, child),
+    )
+    out: dict[str, list[Child]] = {}
+    for parent, row, trail in txn.cursor.fetchall():
+        out.setdefault(parent, []).append(child_from_row(orjson.loads(row), orjson.loads(trail)))
+    return out
