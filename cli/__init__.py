@@ -1,0 +1,14 @@
+"""The `status-ledger` command line: a thin layer over `ledger.Ledger`."""
+
+from . import _read, _views, _write  # noqa: F401  (commands register on import)
+from ._app import app
+from ._models import models_app
+
+app.add_typer(models_app, name="models")
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

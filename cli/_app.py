@@ -1,0 +1,83 @@
+"""The Typer application and the options every command shares. No rule lives
+here: commands parse, call the `ledger` API, and print."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from ledger import Ledger, LedgerError, UsageError
+
+app = typer.Typer(
+    name="status-ledger",
+    help="An event-sourced, hash-chained ledger of status changes for runs, work orders, "
+    "task groups, workflows and jobs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="STATUS_LEDGER_DB",
+        help="SQLite file path or postgresql:// URL [default: ./status-ledger.db]",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine output, no decoration.")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Only events that occurred by this time.")
+]
+KnownAtOption = Annotated[
+    str | None, typer.Option("--known-at", help="Only events the ledger had recorded by this time.")
+]
+ParentOption = Annotated[
+    str | None, typer.Option("--parent", help="Parent id (work order, workflow).")
+]
+ModelsDirOption = Annotated[
+    str | None, typer.Option("--models", help="Directory of extra model TOML files.")
+]
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug or bool(os.environ.get("STATUS_LEDGER_DEBUG"))
+
+
+def fail(error: LedgerError) -> typer.Exit:
+    """One line on stderr with the stable code; exit 2 for usage errors, else 1."""
+    if _state["debug"]:
+        traceback.print_exception(error)
+    message = " ".join(error.message.split())
+    print(f"Error: {error.code}: {message}", file=sys.stderr)
+    return typer.Exit(2 if isinstance(error, UsageError) else 1)
+
+
+@contextmanager
+def opened(db: str | None, models: str | None = None) -> Iterator[Ledger]:
+    try:
+        with Ledger.open(db, models_dir=models) as ledger:
+            yield ledger
+    except LedgerError as error:
+        raise fail(error) from None
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    try:
+        yield
+    except LedgerError as error:
+        raise fail(error) from None

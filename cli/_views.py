@@ -1,0 +1,75 @@
+"""Commands that maintain views: rebuild and project."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from ._app import DbOption, JsonOption, app, opened, reported
+from ._output import console, print_json
+
+
+@app.command()
+def rebuild(
+    view: Annotated[str | None, typer.Option("--view", help="Only this view, e.g. openfn/run.")] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Rebuild views from the events beside the live ones, then swap them in.
+
+    Example: status-ledger rebuild --view osmo/workflow
+    """
+    started = time.perf_counter()
+    with opened(db) as ledger, reported():
+        if sys.stderr.isatty() and not json:
+            with Progress(console=console(stderr=True), transient=True) as bar:
+                task = bar.add_task("rebuilding", total=None)
+                upto = ledger.rebuild(view, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        else:
+            def plain(done: int, total: int) -> None:
+                if not json:
+                    print(f"rebuilt {done}/{total} events", file=sys.stderr)
+
+            upto = ledger.rebuild(view, progress=plain)
+    seconds = time.perf_counter() - started
+    if json:
+        print_json({"view": view, "events": upto, "seconds": round(seconds, 3)})
+    else:
+        console().print(f"rebuilt {view or 'all views'} from {upto} events in {seconds:.2f}s")
+
+
+@app.command()
+def project(
+    follow: Annotated[bool, typer.Option("--follow", help="Keep following new events.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls when following.")] = 0.5,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Apply events the views have not seen yet, exactly once; with --follow, run
+    as a worker until SIGTERM or SIGINT.
+
+    Example: status-ledger project --follow
+    """
+    stopping = {"now": False}
+
+    def stop(signum: int, frame: object) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    total = 0
+    with opened(db) as ledger, reported():
+        while True:
+            total += ledger.catch_up()
+            if not follow or stopping["now"]:
+                break
+            time.sleep(interval)
+    if json:
+        print_json({"applied": total})
+    else:
+        console().print(f"applied {total} events")
