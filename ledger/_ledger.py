@@ -3,6 +3,7 @@ it; everything a user can do goes through these methods."""
 
 from __future__ import annotations
 
+import builtins
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -211,7 +212,7 @@ class Ledger:
         known_at: TimeArg = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[ViewRow]:
+    ) -> builtins.list[ViewRow]:
         """View rows of one type, filtered by canonical status and parent."""
         et = self.registry.entity_type(model, type, for_writing=False)
         wanted = et.canonical(status) if status is not None else None
@@ -238,11 +239,11 @@ class Ledger:
         parent: str | None = None,
         as_of: TimeArg = None,
         known_at: TimeArg = None,
-    ) -> list[HistoryEntry]:
+    ) -> builtins.list[HistoryEntry]:
         """Every event of an entity (of its children, for derived types) in occurred order."""
         et = self.registry.entity_type(model, type, for_writing=False)
         found_parent = self._parent_of(model, type, id, parent) if not et.derived else None
-        events: list[StatusChanged] = []
+        events: builtins.list[StatusChanged] = []
         if et.derived:
             assert et.child is not None
             child_et = self.registry.entity_type(model, et.child, for_writing=False)

@@ -4,6 +4,7 @@ candidate model is tried before it ships)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,7 @@ def builtin_sources() -> dict[str, str]:
     return {name: (folder / f"{name}.toml").read_text(encoding="utf-8") for name in BUILTIN_NAMES}
 
 
-def read_model_dir(directory: str | Path) -> dict[str, str]:
+def read_model_dir(directory: str | os.PathLike[str]) -> dict[str, str]:
     path = Path(directory)
     if not path.is_dir():
         raise InvalidModel(f"models directory {str(path)!r} does not exist")

@@ -84,6 +84,8 @@ def _decode(originator_id: str, version: int, state: bytes) -> StatusChanged:
 
 
 class _SQLiteTransaction(Transaction):
+    cursor: _SQLiteCursor
+
     def __init__(self, store: SQLiteEventStore, raw: sqlite3.Cursor) -> None:
         self.store = store
         self.cursor = _SQLiteCursor(raw)

@@ -276,12 +276,12 @@ def _type_problems(model: StatusModel, name: str, et: EntityType) -> Iterable[st
         named.append(("creation", [et.creation]))
     if et.executions:
         named.append(("executions", [*et.executions.starts, *et.executions.ends]))
-    for flag, statuses in et.flags.items():
-        named.append((f"flags.{flag}", statuses))
+    for flag, members in et.flags.items():
+        named.append((f"flags.{flag}", members))
     for status, rule in et.timeouts.items():
         named.append((f"timeouts.{status}", [status, rule.to]))
-    for section, statuses in named:
-        for status in statuses:
+    for section, names in named:
+        for status in names:
             if status not in known:
                 yield f"{where}: {section} names unknown status {status!r}"
     for alias in et.aliases:
