@@ -6,7 +6,7 @@
                       occurred_at="2024-05-01T10:00:00Z")
 """
 
-from ._append import AppendReport, Outcome
+from ._outcome import AppendReport, Outcome
 from ._errors import (
     BadJson,
     BadTimestamp,

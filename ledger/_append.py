@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
 from eventsourcing.persistence import StoredEvent
@@ -36,6 +36,7 @@ from ._event import (
     validate_input,
 )
 from ._identity import entity_label, stream_key
+from ._outcome import AppendReport, Outcome
 from ._registry import ModelRegistry
 from ._rules import Slot, check_error_type, check_parent, check_transition
 from ._statusmodel import EntityType
@@ -43,55 +44,12 @@ from ._store import ChainHead, EventStore, NewRecord, Transaction
 from ._timestamps import now_iso, to_epoch
 
 RawInput = bytes | str | dict[str, Any] | EventInput
-Kind = Literal["accepted", "duplicate", "rejected"]
 
 
 class Projector(Protocol):
     """Keeps views current inside the writer's transaction (see projections)."""
 
     def apply(self, txn: Transaction, events: list[StatusChanged]) -> None: ...
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What happened to one input: accepted (new seq), duplicate (seq of the
-    original) or rejected (with the error)."""
-
-    index: int
-    kind: Kind
-    seq: int | None = None
-    event_id: str | None = None
-    error: LedgerError | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"index": self.index, "result": self.kind}
-        if self.seq is not None:
-            out["seq"] = self.seq
-        if self.event_id is not None:
-            out["event_id"] = self.event_id
-        if self.error is not None:
-            out["error"] = self.error.to_dict()
-        return out
-
-
-@dataclass(slots=True)
-class AppendReport:
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def add(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
-        if outcome.kind == "accepted":
-            self.accepted += 1
-        elif outcome.kind == "duplicate":
-            self.duplicates += 1
-        else:
-            self.rejected += 1
-
-    def counts(self) -> dict[str, int]:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
 
 
 @dataclass(slots=True)
@@ -193,7 +151,7 @@ class Appender:
             try:
                 batch.append(self._prepare(index, raw))
             except LedgerError as error:
-                outcome = Outcome(index, "rejected", error=error)
+                outcome = Outcome(index=index, kind="rejected", error=error)
                 report.add(outcome)
                 if on_outcome:
                     on_outcome(outcome)
@@ -255,12 +213,12 @@ class Appender:
             if prior is not None:
                 digest, seq = prior
                 if digest != p.digest:
-                    outcomes.append(Outcome(p.index, "rejected", event_id=p.event_id, error=EventIdConflict(
+                    outcomes.append(Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=EventIdConflict(
                         f"event_id {p.event_id!r} is already used by seq {seq} with different content",
                         event_id=p.event_id, seq=seq,
                     )))
                 else:
-                    outcomes.append(Outcome(p.index, "duplicate", seq=seq, event_id=p.event_id))
+                    outcomes.append(Outcome(index=p.index, kind="duplicate", seq=seq, event_id=p.event_id))
                 continue
             history = histories.get(p.key)
             if history is None:
@@ -270,7 +228,7 @@ class Appender:
                 if not p.forced:
                     check_transition(p.et, p.label, history.slots, p.at, p.status)
             except LedgerError as error:
-                outcomes.append(Outcome(p.index, "rejected", event_id=p.event_id, error=error))
+                outcomes.append(Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=error))
                 continue
             now = now_iso()
             recorded_at = now if now > head.recorded_at else head.recorded_at
@@ -289,7 +247,7 @@ class Appender:
             records.append(NewRecord(p.key, history.version, head.seq, p.event_id, p.digest, state))
             known[p.event_id] = (p.digest, head.seq)
             events.append(_event(p.key, history.version, state))
-            outcomes.append(Outcome(p.index, "accepted", seq=head.seq, event_id=p.event_id))
+            outcomes.append(Outcome(index=p.index, kind="accepted", seq=head.seq, event_id=p.event_id))
         if records:
             for event, notification_id in zip(events, txn.insert(records, head), strict=True):
                 event.notification_id = notification_id

@@ -12,11 +12,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from ._append import Appender, AppendReport, Outcome, Projector, RawInput
+from ._append import Appender, Projector, RawInput
 from ._errors import LedgerError, NotFound, UsageError
 from ._event import StatusChanged
 from ._history import HistoryEntry, history_entry
 from ._identity import stream_key
+from ._outcome import AppendReport, Outcome
 from ._registry import ModelRegistry, builtin_sources, read_model_dir
 from ._statusmodel import StatusModel
 from ._store import EventStore
