@@ -279,7 +279,8 @@ class SQLiteEventStore(EventStore):
             except Exception as exc:
                 raise StoreError(f"{self.path}: cannot read events: {exc}") from None
             for n in batch:
-                yield n.id, str(n.originator_id), n.originator_version, bytes(n.state)
+                state = n.state.encode() if isinstance(n.state, str) else bytes(n.state)
+                yield n.id, str(n.originator_id), n.originator_version, state
             if len(batch) < page:
                 return
             position = batch[-1].id + 1
