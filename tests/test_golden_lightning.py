@@ -20,10 +20,10 @@ from ledger import Ledger
 # First example: `print(self.work.status)` while work.run(0) succeeds and
 # work.run(1) fails. Distinct lines, in the document's order.
 FIRST_STATUS_LINES = [
-    "WorkStatus(stage='not_started', timestamp=1653498225.18468, reason=None, message=None, count=1)",
+    "WorkStatus(stage='not_started', timestamp=1653498225.18468, reason=None, message=None, count=1)",  # noqa: E501
     "WorkStatus(stage='pending', timestamp=1653498225.217413, reason=None, message=None, count=1)",
     "WorkStatus(stage='running', timestamp=1653498228.825194, reason=None, message=None, count=1)",
-    "WorkStatus(stage='succeeded', timestamp=1653498229.831793, reason=None, message=None, count=1)",
+    "WorkStatus(stage='succeeded', timestamp=1653498229.831793, reason=None, message=None, count=1)",  # noqa: E501
     "WorkStatus(stage='running', timestamp=1653498229.846451, reason=None, message=None, count=1)",
     "WorkStatus(stage='failed', timestamp=1653498230.852565, reason='user_exception', message='The provided value was 1', count=1)",  # noqa: E501
 ]
@@ -42,7 +42,7 @@ FIRST_EVENTS: list[dict[str, Any]] = [
 
 _P1 = "WorkStatus(stage='pending', timestamp=1653498622.252016, reason=None, message=None, count=1)"
 _R1 = "WorkStatus(stage='running', timestamp=1653498626.185683, reason=None, message=None, count=1)"
-_S1 = "WorkStatus(stage='succeeded', timestamp=1653498627.191053, reason=None, message=None, count=1)"
+_S1 = "WorkStatus(stage='succeeded', timestamp=1653498627.191053, reason=None, message=None, count=1)"  # noqa: E501
 _P2 = "WorkStatus(stage='pending', timestamp=1653498627.204636, reason=None, message=None, count=1)"
 _R2 = "WorkStatus(stage='running', timestamp=1653498627.205509, reason=None, message=None, count=1)"
 _F2 = ("WorkStatus(stage='failed', timestamp=1653498628.210164, reason='user_exception', "
@@ -83,7 +83,9 @@ def _appear_in_order(expected: list[str], printed: list[str]) -> bool:
 
 def _show(db: str, work: str) -> tuple[str, str]:
     status = cli("status", "lightning", "work", work, "--format", "repr", "--db", db)
-    statuses = cli("status", "lightning", "work", work, "--statuses", "--format", "repr", "--db", db)
+    statuses = cli(
+        "status", "lightning", "work", work, "--statuses", "--format", "repr", "--db", db
+    )
     assert status.exit_code == 0, status.output
     assert statuses.exit_code == 0, statuses.output
     return status.stdout.rstrip("\n"), statuses.stdout.rstrip("\n")
