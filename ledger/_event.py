@@ -5,11 +5,21 @@ idempotency keys and exports all agree on."""
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Annotated, Any, ClassVar
 
 import orjson
 from eventsourcing.persistence import Mapper, Transcoder
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from ._errors import (
@@ -24,8 +34,13 @@ from ._errors import (
 SCHEMA_VERSION = 2
 MAX_LINE_BYTES = 1 << 20
 
-PrintableId = Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
-ShortText = Annotated[StrictStr, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
+# C0 and C1 controls, line separators and bidirectional overrides: characters that
+# would let an id or a name rewrite the line or the terminal it is printed on.
+_UNPRINTABLE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+PrintableId = Annotated[
+    StrictStr, Field(min_length=1, max_length=256, pattern=rf"^[^{_UNPRINTABLE}]+$")
+]
+ShortText = Annotated[StrictStr, Field(max_length=256, pattern=rf"^[^{_UNPRINTABLE}]*$")]
 LongText = Annotated[StrictStr, Field(max_length=65536)]
 
 WRITTEN_FIELDS = (
@@ -54,6 +69,20 @@ class EventInput(BaseModel):
     attributes: dict[str, Any] | None = None
     force: StrictBool | None = None
 
+    @field_validator("attributes")
+    @classmethod
+    def _plain_json(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Attributes are hashed and exported as JSON, so they must survive the
+        round trip unchanged: no NaN, no sets, no 65-bit integers, no deep nesting."""
+        if value is not None:
+            try:
+                canonical_json(value)
+            except orjson.JSONEncodeError as exc:
+                raise ValueError(f"not plain JSON: {exc}") from None
+            if not _finite(value):
+                raise ValueError("not plain JSON: NaN and Infinity have no JSON form")
+        return value
+
     def content(self) -> dict[str, Any]:
         """The fields as written, minus nulls and the idempotency key."""
         return {
@@ -61,6 +90,16 @@ class EventInput(BaseModel):
             for k, v in self.model_dump(exclude_unset=True).items()
             if v is not None and k != "event_id" and not (k == "force" and v is False)
         }
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -111,7 +150,14 @@ def _input_error(exc: PydanticValidationError) -> Exception:
         )
     if field.startswith("occurred_at"):
         return BadTimestamp("occurred_at must be RFC 3339 or epoch seconds", field="occurred_at")
-    return InvalidField(f"field {field!r}: {err['msg']}", field=field)
+    if err["type"] == "string_pattern_mismatch":
+        return InvalidField(
+            f"field {field!r}: control, line-separator and bidi-override characters are not "
+            "allowed",
+            field=field,
+        )
+    msg = err["msg"].removeprefix("Value error, ")
+    return InvalidField(f"field {field!r}: {msg}", field=field)
 
 
 class StatusChanged:

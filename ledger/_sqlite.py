@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.sqlite import (
@@ -49,7 +50,7 @@ LEDGER_TABLES = (
 def translate(exc: sqlite3.Error, path: str) -> StoreError:
     text = str(exc)
     if "full" in text:
-        return StoreFull(f"{path}: the disk is full; nothing was written ({text})")
+        return StoreFull(f"{path}: the disk is full; this transaction was rolled back ({text})")
     if "readonly" in text or "read-only" in text:
         return ReadOnlyStore(f"{path}: the database is read-only; nothing was written")
     if "not a database" in text or "malformed" in text:
@@ -182,7 +183,7 @@ class SQLiteEventStore(EventStore):
         self.path = str(Path(path))
         self.url = self.path
         self.read_only = _inspect(self.path)
-        db_name = f"file:{Path(self.path).resolve()}?mode=ro" if self.read_only else self.path
+        db_name = _read_only_uri(self.path) if self.read_only else self.path
         self.datastore = SQLiteDatastore(
             db_name,
             lock_timeout=BUSY_TIMEOUT_SECONDS,
@@ -343,7 +344,7 @@ def _inspect(path: str) -> bool:
     if target.stat().st_size == 0:
         return read_only
     try:
-        conn = sqlite3.connect(f"file:{target.resolve()}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only_uri(path), uri=True)
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables and "ledger_meta" not in tables:
@@ -355,6 +356,8 @@ def _inspect(path: str) -> bool:
                 row = conn.execute(
                     "SELECT value FROM ledger_meta WHERE key = 'store_format'"
                 ).fetchone()
+                if row and not str(row[0]).isdigit():
+                    raise NotALedger(f"{path}: unreadable store format {row[0]!r} in ledger_meta")
                 if row and int(row[0]) > STORE_FORMAT:
                     raise NewerSchema(
                         f"{path}: written by a newer status-ledger (store format {row[0]}, "
@@ -365,3 +368,15 @@ def _inspect(path: str) -> bool:
     except sqlite3.Error as exc:
         raise translate(exc, path) from None
     return read_only
+
+
+def _read_only_uri(path: str) -> str:
+    """A URI that opens the file without writing to it. In a directory nobody may
+    write (read-only media), SQLite cannot create the WAL index beside the file,
+    so the file is opened as immutable: no other process can change it there."""
+    target = Path(path).resolve()
+    uri = f"file:{quote(str(target))}?mode=ro"
+    shm = target.with_name(target.name + "-shm")
+    if not os.access(target.parent, os.W_OK) and not shm.exists():
+        uri += "&immutable=1"
+    return uri

@@ -25,7 +25,10 @@ def to_epoch(value: object) -> float:
     if isinstance(value, bool):
         raise BadTimestamp(f"timestamp must be RFC 3339 or epoch seconds, got {value!r}")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
         if not math.isfinite(seconds):
             raise BadTimestamp(f"timestamp must be a finite number, got {value!r}")
     elif isinstance(value, str):

@@ -15,6 +15,7 @@ from ledger import (
     EntityType,
     EventStore,
     ModelRegistry,
+    ReadOnlyStore,
     StatusChanged,
     TimeCut,
     Transaction,
@@ -39,8 +40,11 @@ class ViewProjector:
     def __init__(self, store: EventStore, registry: ModelRegistry) -> None:
         self.store = store
         self.registry = registry
-        with store.write() as txn:
-            table.create_table(txn.cursor, table.LIVE, indexes=True)
+        try:
+            with store.write() as txn:
+                table.create_table(txn.cursor, table.LIVE, indexes=True)
+        except ReadOnlyStore:
+            pass  # a read-only store is read through the views it already has
 
     def _type(self, model: str, type_name: str) -> EntityType | None:
         found = self.registry.get(model)
