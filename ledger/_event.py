@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 import orjson
 from eventsourcing.persistence import Mapper, Transcoder
+from eventsourcing.utils import register_topic
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -198,6 +199,12 @@ class StatusChanged:
             state["written_type"] = "attempt"
             state["type"] = "run"
 
+    @cached_property
+    def occurred_epoch(self) -> float:
+        """`occurred_at` in epoch seconds, parsed once: rules and views order by it
+        many times per event."""
+        return to_epoch(self.occurred_at)
+
     def written(self) -> dict[str, Any]:
         """The fields exactly as stored (before upcasting), ready to export."""
         out = {k: getattr(self, k) for k in WRITTEN_FIELDS if getattr(self, k) is not None}
@@ -215,6 +222,10 @@ class StatusChanged:
 
 
 TOPIC = "ledger._event:StatusChanged"
+# Every stored row carries this topic. Registering it pins it to the class, so the
+# rows written so far (schema 1 included) stay readable if the class ever moves
+# to another module or is renamed: register the new home under the old topic.
+register_topic(TOPIC, StatusChanged)
 
 
 class LedgerTranscoder(Transcoder):
@@ -233,6 +244,23 @@ class LedgerTranscoder(Transcoder):
 
 
 MAPPER: Mapper[str] = Mapper(transcoder=LedgerTranscoder())
+
+
+def decode_event(originator_id: str, version: int, state: bytes | dict[str, Any]) -> StatusChanged:
+    """What `MAPPER.to_domain_event` returns for a stored row (same upcasts, same
+    attributes), without its per-event topic resolution and id conversion, which
+    cost more than the JSON decoding on the hot read paths (rebuild, appends).
+    A dict `state` is taken over as the event's attributes, not copied."""
+    data = orjson.loads(state) if isinstance(state, bytes | bytearray | memoryview | str) else state
+    data["originator_id"] = originator_id
+    data["originator_version"] = version
+    schema = data.get("schema_version", 1)
+    while schema < StatusChanged.class_version:
+        getattr(StatusChanged, f"upcast_v{schema}_v{schema + 1}")(data)
+        schema += 1
+    event = object.__new__(StatusChanged)
+    object.__setattr__(event, "__dict__", data)
+    return event
 
 
 def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
