@@ -15,13 +15,19 @@ from rich.text import Text
 
 from ledger import ModelRegistry
 
+# Piped output is read by tools and people alike: never cut or squash a column to
+# an imagined 80-column screen, let each table take the width its content needs.
+PIPED_WIDTH = 10_000
+
 
 def console(stderr: bool = False) -> Console:
+    terminal = (sys.stderr if stderr else sys.stdout).isatty()
     return Console(
         stderr=stderr,
         no_color=bool(os.environ.get("NO_COLOR")),
         highlight=False,
-        soft_wrap=not (sys.stderr if stderr else sys.stdout).isatty(),
+        soft_wrap=not terminal,
+        width=None if terminal else PIPED_WIDTH,
     )
 
 
@@ -49,7 +55,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for name in columns:
         grid.add_column(name)
     for row in rows:
-        grid.add_row(*[cell if isinstance(cell, Text) else Text("" if cell is None else str(cell)) for cell in row])
+        grid.add_row(*[cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
+                       for cell in row])
     console().print(grid)
 
 

@@ -37,6 +37,7 @@ from ._errors import (
     UsageError,
     WrongErrorType,
 )
+from ._demo import DemoResult, build_demo
 from ._event import EventInput, StatusChanged, canonical_json
 from ._history import HistoryEntry
 from ._identity import stream_key
@@ -57,6 +58,7 @@ __all__ = [
     "ConcurrencyConflict",
     "ConnectionFailed",
     "Cursor",
+    "DemoResult",
     "DerivedType",
     "EntityRuleViolation",
     "EntityType",
@@ -96,6 +98,7 @@ __all__ = [
     "ViewRow",
     "ViewService",
     "WrongErrorType",
+    "build_demo",
     "canonical_json",
     "parse_cli_time",
     "statuses_repr",

@@ -1,0 +1,134 @@
+"""`build_demo`: write the demo's story (`_demo_events`) into a fresh SQLite
+ledger the way real sources would, in deliveries, and keep what a newcomer
+should be shown. It lives beside the API, not in the CLI, so that the HTTP
+service or a notebook can build the same ledger."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import _demo_events as story
+from ._errors import LedgerError, UsageError
+from ._ledger import Ledger
+from ._timestamps import now_iso
+from ._verify import VerifyReport
+from ._viewrow import ViewRow, statuses_repr
+
+DEMO_DB = "status-ledger-demo.db"
+
+
+@dataclass
+class DemoResult:
+    """What the demo did, for a printer to show."""
+
+    db: str
+    events: int = 0
+    known_before_late: str = ""
+    as_of: str = story.AS_OF
+    audited_work_order: str = story.AUDITED_WORK_ORDER
+    retried_work_order: str = story.RETRIED_WORK_ORDER
+    seed_status_work: str = story.SEED_STATUS_WORK
+    seed_statuses_work: str = story.SEED_STATUSES_WORK
+    seed_status_lines: list[tuple[str, str]] = field(default_factory=list)
+    seed_statuses_lines: list[str] = field(default_factory=list)
+    rejected: LedgerError | None = None
+    swept: list[dict[str, Any]] = field(default_factory=list)
+    sweep_now: str = story.SWEEP_NOW
+    rebuilt_events: int = 0
+    rebuild_identical: bool = False
+    seconds: float = 0.0
+    verify: VerifyReport | None = None
+
+
+def build_demo(path: str | os.PathLike[str] | None = None) -> DemoResult:
+    """Replace `path` (default ./status-ledger-demo.db) with a new demo ledger.
+    Refuses a file that is not an earlier demo, so a mistyped `--db` never
+    destroys a real ledger."""
+    started = time.perf_counter()
+    target = Path(path if path is not None else DEMO_DB)
+    _remove_previous_demo(target)
+    result = DemoResult(db=str(target))
+    ids = story.EventIds()
+    with Ledger.open(target) as ledger:
+        _deliver(ledger, ids([*story.openfn(), *story.osmo(), *story.uipath()]))
+        result.known_before_late = _tick(ledger)
+        _deliver(ledger, ids(story.openfn_late()))
+        for delta in story.seed_status_deltas():
+            _deliver(ledger, ids(delta))
+            row = ledger.status("lightning", "work", story.SEED_STATUS_WORK)
+            result.seed_status_lines.append((flow_word(row), row.status.work_status_repr()))
+        for delta in story.seed_statuses_deltas():
+            _deliver(ledger, ids(delta))
+            row = ledger.status("lightning", "work", story.SEED_STATUSES_WORK)
+            result.seed_statuses_lines.append(statuses_repr(row.statuses))
+        _deliver(ledger, ids(story.lightning_extra()))
+        result.swept = ledger.sweep(story.SWEEP_NOW)
+        try:
+            ledger.record(**story.illegal_example())
+        except LedgerError as refused:
+            result.rejected = refused
+        views = ledger._service()
+        before = views.dump()
+        result.rebuilt_events = ledger.rebuild()
+        result.rebuild_identical = views.dump() == before
+        result.verify = ledger.verify()
+        result.events = result.verify.events
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def flow_word(row: ViewRow) -> str:
+    """What seed 004's Flow prints above each status, from the view's flags."""
+    extra = row.model_extra or {}
+    if not extra.get("has_started"):
+        return "NOT STARTED"
+    for flag, word in (("is_pending", "PENDING"), ("is_running", "RUNNING"),
+                       ("has_succeeded", "SUCCESS"), ("has_failed", "FAILED"),
+                       ("has_stopped", "STOPPED")):
+        if extra.get(flag):
+            return word
+    return row.status.status.upper()
+
+
+def _deliver(ledger: Ledger, events: list[dict[str, Any]]) -> None:
+    report = ledger.append(events)
+    for outcome in report.outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+
+
+def _tick(ledger: Ledger) -> str:
+    """The ledger clock after everything so far, once the clock has moved on, so
+    that `--known-at` this time excludes every later delivery."""
+    known = ledger.store.head().recorded_at
+    while now_iso() <= known:
+        time.sleep(0.001)
+    return known
+
+
+def _remove_previous_demo(target: Path) -> None:
+    if str(target).startswith(("postgresql://", "postgres://")):
+        raise UsageError("the demo writes an embedded SQLite file; give a file path")
+    if target.exists() and target.stat().st_size > 0 and not _is_demo(target):
+        raise UsageError(
+            f"{target} exists and is not a demo ledger; refusing to replace it "
+            "(give another --db path)"
+        )
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+
+
+def _is_demo(target: Path) -> bool:
+    try:
+        with sqlite3.connect(f"file:{target}?mode=ro", uri=True) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM ledger_event_ids WHERE event_id = ?", (story.FIRST_EVENT_ID,)
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return found is not None
