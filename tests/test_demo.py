@@ -33,7 +33,8 @@ SEED_STATUS_LINES = [
 ]
 # Seed 004, second example: the last list, with its repeated running.
 SEED_LAST_STATUSES = (
-    "[WorkStatus(stage='pending', timestamp=1653498627.204636, reason=None, message=None, count=1), "
+    "[WorkStatus(stage='pending', timestamp=1653498627.204636, reason=None, message=None, count=1)"
+    ", "
     "WorkStatus(stage='running', timestamp=1653498627.205509, reason=None, message=None, count=1), "
     "WorkStatus(stage='running', timestamp=1653498627.205509, reason=None, message=None, count=1), "
     "WorkStatus(stage='failed', timestamp=1653498628.210164, reason='user_exception', "
