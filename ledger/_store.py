@@ -5,9 +5,10 @@ sequence: each event's hash depends on the one before."""
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,20 @@ class Transaction(ABC):
     def set_tracking(self, name: str, notification_id: int) -> None: ...
 
 
+class Follower:
+    """A projection worker's own line to the store. The base polls: the writer
+    lock already makes every catch-up transaction exclusive, so any number of
+    workers may lead; backends with a server override both methods."""
+
+    def lead(self) -> bool:
+        """Try to be the one active worker of this name; True while leading."""
+        return True
+
+    def wait(self, timeout: float) -> None:
+        """Return when new events may have been appended, or after `timeout` seconds."""
+        time.sleep(timeout)
+
+
 class EventStore(ABC):
     """An append-only, hash-chained event store with a place for views beside it."""
 
@@ -127,6 +142,12 @@ class EventStore(ABC):
 
     @abstractmethod
     def save_model(self, name: str, version: int, source: str) -> None: ...
+
+    @contextmanager
+    def follower(self, name: str) -> Iterator[Follower]:
+        """The line a long-lived worker named `name` holds while it runs."""
+        del name
+        yield Follower()
 
     @abstractmethod
     def close(self) -> None: ...

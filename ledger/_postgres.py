@@ -1,0 +1,480 @@
+"""The server store: one PostgreSQL database holding eventsourcing's
+`stored_events` and `tracking` tables, the ledger's bookkeeping tables and the
+views, written through eventsourcing's `PostgresApplicationRecorder` (psycopg 3).
+
+Several writer processes may share it. Every write transaction first takes
+eventsourcing's `EXCLUSIVE` lock on `stored_events` (the same lock its recorder
+takes to make insert order equal commit order): the hash chain is one sequence,
+so writers queue for the head exactly as SQLite's `BEGIN IMMEDIATE` makes them.
+Readers never wait for it. Notification ids come from a sequence and may skip
+numbers when a writer rolls back; `seq`, in the event itself, never does."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+import psycopg.errors
+from eventsourcing.persistence import (
+    IntegrityError,
+    PersistenceError,
+    StoredEvent,
+    Tracking,
+)
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresTrackingRecorder,
+)
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow, tuple_row
+from psycopg.sql import SQL, Identifier
+
+from ._errors import (
+    ConnectionFailed,
+    NewerSchema,
+    NotALedger,
+    ReadOnlyStore,
+    StoreError,
+    StoreFull,
+)
+from ._event import MAPPER, TOPIC, StatusChanged
+from ._store import (
+    STORE_FORMAT,
+    ChainHead,
+    Cursor,
+    EventStore,
+    Follower,
+    NewRecord,
+    Transaction,
+)
+from ._timestamps import now_iso
+
+LOCK_TIMEOUT_SECONDS = 60
+CONNECT_TIMEOUT_SECONDS = 10
+SCAN_ITERSIZE = 2000
+
+LEDGER_TABLES = (
+    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_event_ids ("
+    "event_id TEXT PRIMARY KEY, digest TEXT NOT NULL, seq BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_head ("
+    "id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL, "
+    "recorded_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_models ("
+    "name TEXT PRIMARY KEY, version INTEGER NOT NULL, source TEXT NOT NULL, "
+    "added_at TEXT NOT NULL)",
+)
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|[?%]|[^'\"?%-]+|-")
+
+
+@lru_cache(maxsize=512)
+def translate_sql(sql: str) -> str:
+    """Portable '?' placeholders become psycopg's '%s'; a literal '%' is doubled so
+    psycopg never reads it as a placeholder. Quoted text and comments keep their
+    '?'. Values are always passed separately, never spliced in."""
+    out = []
+    for token in _TOKENS.findall(sql):
+        if token == "?":
+            out.append("%s")
+        else:
+            out.append(token.replace("%", "%%"))
+    return "".join(out)
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock, per purpose."""
+    digest = hashlib.sha256(f"status-ledger:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class _PostgresCursor(Cursor):
+    def __init__(self, raw: psycopg.Cursor[TupleRow]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(translate_sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.raw.executemany(translate_sql(sql), [tuple(r) for r in rows])
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self.raw.fetchall())
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.raw.fetchone()
+
+
+def _decode(originator_id: str, version: int, state: bytes) -> StatusChanged:
+    event = MAPPER.to_domain_event(
+        StoredEvent(
+            originator_id=originator_id, originator_version=version, topic=TOPIC, state=bytes(state)
+        )
+    )
+    assert isinstance(event, StatusChanged)
+    return event
+
+
+class _PostgresTransaction(Transaction):
+    def __init__(self, store: PostgresEventStore, conn: psycopg.Connection[Any]) -> None:
+        self.store = store
+        self.conn = conn
+        self.raw = conn.cursor(row_factory=tuple_row)
+        self.cursor = _PostgresCursor(self.raw)
+        self.es_cursor = conn.cursor()
+
+    def head(self) -> ChainHead:
+        self.cursor.execute("SELECT seq, hash, recorded_at FROM ledger_head WHERE id = 1")
+        row = self.cursor.fetchone()
+        return ChainHead(0, "0" * 64, "") if row is None else ChainHead(*row)
+
+    def stream(self, originator_id: str) -> list[StatusChanged]:
+        self.cursor.execute(
+            "SELECT originator_version, state FROM stored_events "
+            "WHERE originator_id = ? ORDER BY originator_version",
+            (originator_id,),
+        )
+        return [_decode(originator_id, v, s) for v, s in self.cursor.fetchall()]
+
+    def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        self.raw.execute(
+            "SELECT event_id, digest, seq FROM ledger_event_ids WHERE event_id = ANY(%s)",
+            (list(event_ids),),
+        )
+        return {event_id: (digest, seq) for event_id, digest, seq in self.raw.fetchall()}
+
+    def insert(self, records: Sequence[NewRecord], head: ChainHead) -> list[int]:
+        """eventsourcing's own insert: table lock (already held), NOTIFY on its
+        channel at commit, one unnest() INSERT returning the notification ids."""
+        recorder = self.store.recorder
+        stored = [StoredEvent(r.originator_id, r.version, TOPIC, r.state) for r in records]
+        recorder._insert_stored_events(self.es_cursor, stored)
+        ids = recorder._fetch_ids_after_insert_events(self.es_cursor, stored)
+        assert ids is not None and len(ids) == len(records)
+        self.cursor.executemany(
+            "INSERT INTO ledger_event_ids (event_id, digest, seq) VALUES (?, ?, ?)",
+            [(r.event_id, r.digest, r.seq) for r in records],
+        )
+        self.cursor.execute(
+            "INSERT INTO ledger_head (id, seq, hash, recorded_at) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+            "recorded_at = excluded.recorded_at",
+            (head.seq, head.hash, head.recorded_at),
+        )
+        return list(ids)
+
+    def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]:
+        self.cursor.execute(
+            "SELECT notification_id, originator_id, originator_version, state FROM stored_events "
+            "WHERE notification_id > ? ORDER BY notification_id LIMIT ?",
+            (notification_id, limit),
+        )
+        events = []
+        for nid, o, v, s in self.cursor.fetchall():
+            event = _decode(o, v, s)
+            event.notification_id = nid
+            events.append(event)
+        return events
+
+    def max_notification_id(self) -> int:
+        self.es_cursor.execute(self.store.recorder.max_notification_id_statement)
+        row = self.es_cursor.fetchone()
+        return int(row["max"] or 0) if row else 0
+
+    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[StatusChanged]:
+        """Streams through a server-side cursor, so a rebuild never holds the whole
+        store in memory."""
+        sql = (
+            "SELECT notification_id, originator_id, originator_version, state FROM stored_events "
+            "WHERE notification_id <= %s AND starts_with(originator_id, %s) "
+            "ORDER BY originator_id, originator_version"
+        )
+        with self.conn.cursor(name="status_ledger_scan", row_factory=tuple_row) as raw:
+            raw.itersize = SCAN_ITERSIZE
+            raw.execute(sql, (upto, prefix))
+            for nid, originator_id, version, state in raw:
+                event = _decode(originator_id, version, state)
+                event.notification_id = nid
+                yield event
+
+    def max_tracking_id(self, name: str) -> int:
+        value = self.store.tracking_recorder._max_tracking_id(name, self.es_cursor)
+        return int(value or 0)
+
+    def set_tracking(self, name: str, notification_id: int) -> None:
+        self.store.tracking_recorder._insert_tracking(
+            self.es_cursor, Tracking(name, notification_id)
+        )
+
+
+class _PostgresFollower(Follower):
+    """A dedicated session: LISTEN on eventsourcing's channel (every insert NOTIFYs
+    it at commit) and a session-level advisory lock as the lease. The server
+    drops both the moment the worker's connection goes, killed or not."""
+
+    def __init__(self, store: PostgresEventStore, name: str) -> None:
+        self.store = store
+        self.key = advisory_key(f"worker:{name}")
+        self.leading = False
+        self.conn = store.connect()
+        self.conn.execute(SQL("LISTEN {0}").format(Identifier(store.recorder.channel_name)))
+
+    def lead(self) -> bool:
+        if not self.leading:
+            with self.store.errors():
+                row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+            self.leading = bool(row and row[0])
+        return self.leading
+
+    def wait(self, timeout: float) -> None:
+        with self.store.errors():
+            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+                pass
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresEventStore(EventStore):
+    backend = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        params = {k: v for k, v in conninfo_to_dict(url).items() if v is not None}
+        self.params: dict[str, Any] = params
+        self.host = str(params.get("host") or "localhost")
+        self.port = str(params.get("port") or "5432")
+        self.dbname = str(params.get("dbname") or params.get("user") or "")
+        user = str(params.get("user") or "")
+        self.url = (
+            f"postgresql://{quote(user) + '@' if user else ''}{self.host}:{self.port}/"
+            f"{quote(self.dbname)}"
+        )
+        with self.errors(), self.connect() as probe:
+            initialised = self._inspect(probe)
+            self.datastore = PostgresDatastore(
+                dbname=self.dbname,
+                host=self.host,
+                port=self.port,
+                user=user,
+                password=str(params.get("password") or ""),
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                pool_size=2,
+                max_overflow=6,
+                lock_timeout=LOCK_TIMEOUT_SECONDS,
+                originator_id_type="text",
+                single_row_tracking=True,
+            )
+            extra = {
+                k: v for k, v in params.items()
+                if k not in ("host", "port", "dbname", "user", "password")
+            }
+            assert isinstance(self.datastore.pool.kwargs, dict)
+            self.datastore.pool.kwargs.update(extra)
+            try:
+                self.recorder = PostgresApplicationRecorder(self.datastore)
+                self.tracking_recorder = PostgresTrackingRecorder(
+                    self.datastore, tracking_table_name="tracking"
+                )
+                if not initialised:
+                    self._create(probe)
+                self.datastore.register_type_adapters()
+            except BaseException:
+                self.datastore.close()
+                raise
+
+    # -- connections and errors -------------------------------------------------
+
+    def connect(self) -> psycopg.Connection[TupleRow]:
+        """A connection of its own (outside the pool), for probing and for workers."""
+        try:
+            return psycopg.connect(
+                **{"connect_timeout": CONNECT_TIMEOUT_SECONDS, **self.params}, autocommit=True
+            )
+        except psycopg.Error as exc:
+            raise self._translate(exc) from None
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """psycopg's and eventsourcing's exceptions as the ledger's, with the server
+        named. eventsourcing's IntegrityError passes through: the appender retries it."""
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except (psycopg.Error, PersistenceError) as exc:
+            raise self._translate(exc) from None
+
+    def _translate(self, exc: BaseException) -> StoreError:
+        cause = exc.__cause__ if isinstance(exc, PersistenceError) and exc.__cause__ else exc
+        text = " ".join(str(cause).split()) or type(cause).__name__
+        where = f"PostgreSQL database {self.dbname!r} on {self.host}:{self.port}"
+        if isinstance(cause, psycopg.errors.DiskFull):
+            return StoreFull(f"{where}: the disk is full; the transaction was rolled back ({text})")
+        denied = psycopg.errors.InsufficientPrivilege | psycopg.errors.ReadOnlySqlTransaction
+        if isinstance(cause, denied):
+            return ReadOnlyStore(f"{where}: not allowed to write ({text}); nothing was written")
+        if isinstance(cause, psycopg.errors.LockNotAvailable):
+            return StoreError(
+                f"{where}: another writer held the ledger for {LOCK_TIMEOUT_SECONDS}s; "
+                "nothing was written, try again"
+            )
+        if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
+            return ConnectionFailed(
+                f"cannot use {where}: {text}", host=self.host, database=self.dbname
+            )
+        return StoreError(f"{where}: {text}")
+
+    # -- schema -----------------------------------------------------------------
+
+    def _inspect(self, conn: psycopg.Connection[TupleRow]) -> bool:
+        """Whether the database already holds a ledger this version can use."""
+        row = conn.execute(
+            "SELECT to_regclass('ledger_meta') IS NOT NULL, "
+            "to_regclass('stored_events') IS NOT NULL"
+        ).fetchone()
+        assert row is not None
+        has_meta, has_events = row
+        if not has_meta:
+            if has_events:
+                raise NotALedger(
+                    f"{self.url}: holds a stored_events table but is not a status ledger"
+                )
+            return False
+        found = conn.execute("SELECT value FROM ledger_meta WHERE key = 'store_format'").fetchone()
+        if found is None:
+            return False
+        if not str(found[0]).isdigit():
+            raise NotALedger(f"{self.url}: unreadable store format {found[0]!r} in ledger_meta")
+        if int(found[0]) > STORE_FORMAT:
+            raise NewerSchema(
+                f"{self.url}: written by a newer status-ledger (store format {found[0]}, "
+                f"this version reads {STORE_FORMAT}); upgrade status-ledger"
+            )
+        return True
+
+    def _create(self, probe: psycopg.Connection[TupleRow]) -> None:
+        """eventsourcing's own create_table for its tables, then the ledger's, under
+        an advisory lock so that processes opening a new store at once do not race
+        on the catalog. `ledger_meta` is written last: its row means 'complete'."""
+        key = advisory_key("create")
+        probe.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            if self._inspect(probe):
+                return
+            self.recorder.create_table()
+            self.tracking_recorder.create_table()
+            with probe.transaction():
+                for statement in LEDGER_TABLES:
+                    probe.execute(statement)
+                probe.execute(
+                    "INSERT INTO ledger_meta VALUES ('store_format', %s) ON CONFLICT DO NOTHING",
+                    (str(STORE_FORMAT),),
+                )
+                probe.execute(
+                    "INSERT INTO ledger_meta VALUES ('created_at', %s) ON CONFLICT DO NOTHING",
+                    (now_iso(),),
+                )
+        finally:
+            probe.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    # -- transactions -----------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        with self.errors(), self.datastore.get_connection() as conn, conn.transaction():
+            self.recorder._lock_table(conn.cursor())
+            yield _PostgresTransaction(self, conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Transaction]:
+        """One snapshot for every statement, as SQLite's read transaction gives."""
+        with (
+            self.errors(),
+            self.datastore.get_connection() as conn,
+            conn.transaction(force_rollback=True),
+        ):
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield _PostgresTransaction(self, conn)
+
+    # -- reads outside a transaction -------------------------------------------------
+
+    def iter_events(
+        self, start: int = 1, stop: int | None = None, page: int = 5000
+    ) -> Iterator[StatusChanged]:
+        for nid, originator_id, version, state in self._pages(start, stop, page):
+            event = _decode(originator_id, version, state)
+            event.notification_id = nid
+            yield event
+
+    def iter_raw(self, page: int = 5000) -> Iterator[tuple[int, str, int, bytes]]:
+        yield from self._pages(1, None, page)
+
+    def _pages(
+        self, start: int, stop: int | None, page: int
+    ) -> Iterator[tuple[int, str, int, bytes]]:
+        position = start
+        while True:
+            with self.errors():
+                batch = self.recorder.select_notifications(position, page, stop=stop)
+            for n in batch:
+                yield n.id, str(n.originator_id), n.originator_version, bytes(n.state)
+            if len(batch) < page:
+                return
+            position = batch[-1].id + 1
+
+    def stream(self, originator_id: str) -> list[StatusChanged]:
+        with self.read() as txn:
+            return txn.stream(originator_id)
+
+    def streams_with_prefix(self, prefix: str) -> Iterator[StatusChanged]:
+        with self.read() as txn:
+            txn.cursor.execute(
+                "SELECT originator_id, originator_version, state FROM stored_events "
+                "WHERE starts_with(originator_id, ?) ORDER BY originator_id, originator_version",
+                (prefix,),
+            )
+            rows = txn.cursor.fetchall()
+        for o, v, s in rows:
+            yield _decode(o, v, s)
+
+    def head(self) -> ChainHead:
+        with self.read() as txn:
+            return txn.head()
+
+    def event_id_count(self) -> int:
+        with self.read() as txn:
+            txn.cursor.execute("SELECT COUNT(*) FROM ledger_event_ids")
+            row = txn.cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def saved_models(self) -> dict[str, str]:
+        with self.read() as txn:
+            txn.cursor.execute("SELECT name, source FROM ledger_models ORDER BY name")
+            return {name: source for name, source in txn.cursor.fetchall()}
+
+    def save_model(self, name: str, version: int, source: str) -> None:
+        with self.write() as txn:
+            txn.cursor.execute(
+                "INSERT INTO ledger_models (name, version, source, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
+                "source = excluded.source, added_at = excluded.added_at",
+                (name, version, source, now_iso()),
+            )
+
+    @contextmanager
+    def follower(self, name: str) -> Iterator[Follower]:
+        line = _PostgresFollower(self, name)
+        try:
+            yield line
+        finally:
+            line.close()
+
+    def close(self) -> None:
+        self.datastore.close()
