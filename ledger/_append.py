@@ -64,6 +64,7 @@ class Prepared:
     status: str
     at: float
     parent: str | None
+    reason: str | None
     forced: bool
     schema_version: int
 
@@ -104,7 +105,6 @@ def prepare(raw: RawInput, registry: ModelRegistry) -> tuple[EventInput, EntityT
             f"{label}: a {status} declaration needs attributes.groups, a list of group names",
             field="attributes.groups",
         )
-    check_error_type(et, label, status, event.reason)
     return event, et, status, schema_version
 
 
@@ -183,6 +183,7 @@ class Appender:
             status=status,
             at=to_epoch(event.occurred_at),
             parent=event.parent,
+            reason=event.reason,
             forced=bool(event.force),
             schema_version=schema_version,
         )
@@ -213,10 +214,14 @@ class Appender:
             if prior is not None:
                 digest, seq = prior
                 if digest != p.digest:
-                    outcomes.append(Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=EventIdConflict(
-                        f"event_id {p.event_id!r} is already used by seq {seq} with different content",
-                        event_id=p.event_id, seq=seq,
-                    )))
+                    conflict = EventIdConflict(
+                        f"{p.label}: event_id {p.event_id!r} is already used by seq {seq} "
+                        "with different content",
+                        entity=p.label, event_id=p.event_id, seq=seq,
+                    )
+                    outcomes.append(
+                        Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=conflict)
+                    )
                 else:
                     outcomes.append(Outcome(index=p.index, kind="duplicate", seq=seq, event_id=p.event_id))
                 continue
@@ -224,7 +229,8 @@ class Appender:
             if history is None:
                 history = histories[p.key] = _History.load(txn, p.key, p.et)
             try:
-                check_parent(p.et, p.label, history.parent, p.parent)
+                check_parent(p.et, p.label, history.parent, p.parent, history.slots)
+                check_error_type(p.et, p.label, p.status, p.reason, history.slots)
                 if not p.forced:
                     check_transition(p.et, p.label, history.slots, p.at, p.status)
             except LedgerError as error:

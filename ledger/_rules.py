@@ -22,27 +22,46 @@ class Slot:
     forced: bool
 
 
-def check_error_type(et: EntityType, entity: str, status: str, reason: str | None) -> None:
+def check_error_type(
+    et: EntityType, entity: str, status: str, reason: str | None, history: list[Slot]
+) -> None:
     owner = et.documented_owner(reason)
     if owner is not None and owner != status:
+        current, allowed = _now(et, history)
         raise WrongErrorType(
-            f"{entity}: {reason} is a documented error type of {owner}, not of {status}",
+            f"{entity}: {reason} is a documented error type of {owner}, not of {status}; "
+            f"{_state(current, allowed)}",
             entity=entity,
-            current=None,
-            allowed=[owner],
+            current=current,
+            allowed=allowed,
             reason=reason,
+            owner=owner,
         )
 
 
-def check_parent(et: EntityType, entity: str, known: str | None, given: str | None) -> None:
+def check_parent(
+    et: EntityType, entity: str, known: str | None, given: str | None, history: list[Slot]
+) -> None:
     if et.parent and et.parent.fixed and known is not None and given != known:
+        current, allowed = _now(et, history)
         raise ParentMismatch(
-            f"{entity}: parent is {known!r} for life, got {given!r}",
+            f"{entity}: parent is {known!r} for life, got {given!r}; {_state(current, allowed)}",
             entity=entity,
-            current=None,
-            allowed=[known],
+            current=current,
+            allowed=allowed,
             parent=given,
+            known_parent=known,
         )
+
+
+def _now(et: EntityType, history: list[Slot]) -> tuple[str | None, tuple[str, ...]]:
+    """The entity's latest status in occurred order and what may follow it."""
+    current = history[-1].status if history else None
+    return current, et.allowed_after(current)
+
+
+def _state(current: str | None, allowed: tuple[str, ...]) -> str:
+    return f"current status {current or 'none (new entity)'}, allowed next: {_names(allowed)}"
 
 
 def place(history: list[Slot], at: float) -> int:
@@ -61,9 +80,14 @@ def check_transition(
     previous = before.status if before else None
     allowed = et.allowed_after(previous)
     if status not in allowed:
-        where = "" if after is None else f" (late event, placed before {after.status} at {after.occurred_at})"
+        where = (
+            "" if after is None
+            else f" (late event, placed before {after.status} at {after.occurred_at})"
+        )
         if previous is None:
-            message = f"{entity}: cannot start with {status}{where}; allowed first: {_names(allowed)}"
+            message = (
+                f"{entity}: cannot start with {status}{where}; allowed first: {_names(allowed)}"
+            )
         else:
             message = (
                 f"{entity}: cannot move from {previous} to {status}{where}; "
