@@ -3,8 +3,10 @@
 from . import _demo, _read, _views, _write  # noqa: F401  (commands register on import)
 from ._app import app
 from ._models import models_app
+from ._serve import tokens_app
 
 app.add_typer(models_app, name="models")
+app.add_typer(tokens_app, name="tokens")
 
 
 def main() -> None:

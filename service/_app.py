@@ -1,0 +1,43 @@
+"""The ASGI application: the JSON API and the audit pages over one opened
+`Ledger`, with one token table beside its events."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ledger import Ledger
+
+from . import _api, _errors, _web
+from ._auth import Context
+from ._tokens import Tokens
+
+
+def create_app(
+    ledger: Ledger,
+    *,
+    max_body_bytes: int = _api.MAX_BODY_BYTES,
+    max_events: int = _api.MAX_EVENTS,
+) -> FastAPI:
+    """An app serving `ledger`; the caller keeps it open for the app's lifetime."""
+    app = FastAPI(
+        title="Status Ledger",
+        version="1",
+        summary="Record status changes and audit their history over HTTP.",
+        description=(
+            "Every endpoint but `/health` needs `Authorization: Bearer <token>` "
+            "(`status-ledger tokens create NAME --role reader|writer|admin`). "
+            "Roles: reader (views, history, verify) < writer (append) < admin "
+            "(forced transitions, actor, sweep, rebuild). Errors are "
+            "`{code, message, ...}` with the CLI's stable codes. The audit pages are at `/ui`."
+        ),
+    )
+    app.state.context = Context(
+        ledger=ledger,
+        tokens=Tokens(ledger.store),
+        max_body_bytes=max_body_bytes,
+        max_events=max_events,
+    )
+    _errors.install(app)
+    app.include_router(_api.router)
+    app.include_router(_web.router)
+    return app
