@@ -6,6 +6,7 @@ point leaves views that either include an event or will apply it once more."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any
 
@@ -16,6 +17,7 @@ from ledger import (
     EventStore,
     ModelRegistry,
     ReadOnlyStore,
+    ReplayReport,
     StatusChanged,
     TimeCut,
     Transaction,
@@ -32,10 +34,18 @@ TRACKING = "views"
 PAGE = 5000
 ViewName = tuple[str, str]
 Progress = Callable[[int, int], None]
+Scratch = Callable[[int], AbstractContextManager[EventStore]]
 
 
 class ViewProjector:
-    """The views of one store under one model registry."""
+    """The views of one store under one model registry.
+
+    The three functions that turn events into rows are attributes, so that
+    candidate projection code (`replay --projections MODULE`) can replace them."""
+
+    project_entity = staticmethod(project_entity)
+    derive_last_child = staticmethod(derive_last_child)
+    derive_aggregate = staticmethod(derive_aggregate)
 
     def __init__(self, store: EventStore, registry: ModelRegistry) -> None:
         self.store = store
@@ -118,7 +128,7 @@ class ViewProjector:
                 if event.parent is not None:
                     parents.add((event.model, derived.name, event.parent))
             if only is None or (event.model, et.name) in only:
-                row, trail = project_entity(event.model, et, txn.stream(key))
+                row, trail = self.project_entity(event.model, et, txn.stream(key))
                 rows.append(table.encode(row, trail))
         table.upsert(txn.cursor, target, rows)
         for model, type_name, parent_id in sorted(parents):
@@ -132,7 +142,7 @@ class ViewProjector:
         assert child_et is not None
         kids = [child_from_row(r, t) for r, t in table.children(txn.cursor, target, model, et.child, entity_id)]
         own = txn.stream(stream_key(model, et, entity_id, None)) if et.written else []
-        row = _derive(model, et, child_et, entity_id, own, kids)
+        row = self._derive(model, et, child_et, entity_id, own, kids)
         if row is None:
             table.delete(txn.cursor, target, model, type_name, "", entity_id)
         else:
@@ -194,7 +204,7 @@ class ViewProjector:
                 continue
             if selected is not None and (first.model, et.name) not in selected:
                 continue
-            row, trail = project_entity(first.model, et, events)
+            row, trail = self.project_entity(first.model, et, events)
             buffer.append(table.encode(row, trail))
             if len(buffer) >= PAGE:
                 self._flush(buffer)
@@ -228,7 +238,7 @@ class ViewProjector:
                 ids = set(kids) | {i for (m, t, i) in own if m == model_name and t == et.name}
                 rows: list[tuple[str, ...]] = []
                 for entity_id in sorted(ids):
-                    row = _derive(
+                    row = self._derive(
                         model_name, et, child_et, entity_id,
                         own.get((model_name, et.name, entity_id), []), kids.get(entity_id, []),
                     )
@@ -276,27 +286,37 @@ class ViewProjector:
             for child in child_rows:
                 events = [e for e in self.store.stream(stream_key(model, child_et, child["id"], entity_id)) if cut.keeps(e)]
                 if events:
-                    kid_row, trail = project_entity(model, child_et, events)
+                    kid_row, trail = self.project_entity(model, child_et, events)
                     kids.append(Child(kid_row.id, trail, kid_row.last_actor, kid_row.forced))
             own = [e for e in self.store.stream(stream_key(model, et, entity_id, None)) if cut.keeps(e)] if et.written else []
-            return _derive(model, et, child_et, entity_id, own, kids)
+            return self._derive(model, et, child_et, entity_id, own, kids)
         events = [e for e in self.store.stream(stream_key(model, et, entity_id, parent)) if cut.keeps(e)]
         if not events:
             return None
-        return project_entity(model, et, events)[0]
+        return self.project_entity(model, et, events)[0]
 
     def dump(self) -> list[tuple[Any, ...]]:
         with self.store.read() as txn:
             return table.dump(txn.cursor)
 
+    def _derive(
+        self, model: str, et: EntityType, child_et: EntityType, entity_id: str,
+        own: list[StatusChanged], kids: list[Child],
+    ) -> ViewRow | None:
+        if et.derived == "last_child":
+            return self.derive_last_child(model, et, child_et, entity_id, kids)
+        return self.derive_aggregate(model, et, child_et, entity_id, own, kids)
 
-def _derive(
-    model: str, et: EntityType, child_et: EntityType, entity_id: str,
-    own: list[StatusChanged], kids: list[Child],
-) -> ViewRow | None:
-    if et.derived == "last_child":
-        return derive_last_child(model, et, child_et, entity_id, kids)
-    return derive_aggregate(model, et, child_et, entity_id, own, kids)
+    # -- replay ----------------------------------------------------------------
+
+    def replay(
+        self, candidate: ModelRegistry, projections: str | None, scratch: Scratch
+    ) -> ReplayReport:
+        """Build the views `candidate` models and `projections` code would give from
+        the full history in a scratch store, and compare them with the live ones."""
+        from ._replay import replay
+
+        return replay(self.store, candidate, projections, scratch)
 
 
 def _children_by_parent(txn: Transaction, source: str, model: str, child: str) -> dict[str, list[Child]]:
