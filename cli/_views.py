@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 from typing import Annotated
 
@@ -46,7 +47,10 @@ def rebuild(
 @app.command()
 def project(
     follow: Annotated[bool, typer.Option("--follow", help="Keep following new events.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between polls when following.")] = 0.5,
+    interval: Annotated[
+        float,
+        typer.Option(help="Longest wait between looks for new events when following."),
+    ] = 0.5,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -55,20 +59,20 @@ def project(
 
     Example: status-ledger project --follow
     """
-    stopping = {"now": False}
+    stop = threading.Event()
 
-    def stop(signum: int, frame: object) -> None:
-        stopping["now"] = True
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    total = 0
+    if follow:
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
     with opened(db) as ledger, reported():
-        while True:
-            total += ledger.catch_up()
-            if not follow or stopping["now"]:
-                break
-            time.sleep(interval)
+        if follow:
+            print(f"following {ledger.store.url} until SIGTERM or Ctrl-C", file=sys.stderr)
+            total = ledger.follow(stop, interval=interval)
+        else:
+            total = ledger.catch_up()
     if json:
         print_json({"applied": total})
     else:

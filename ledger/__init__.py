@@ -38,11 +38,14 @@ from ._errors import (
     WrongErrorType,
 )
 from ._demo import DemoResult, build_demo
+from ._diagram import model_diagram
 from ._event import EventInput, StatusChanged, canonical_json
 from ._history import HistoryEntry
 from ._identity import stream_key
 from ._ledger import Ledger, ViewService
 from ._registry import ModelRegistry
+from ._replayreport import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
+from ._revalidate import rejected_events
 from ._statusmodel import AggregationSpec, EntityType, StatusModel
 from ._store import Cursor, EventStore, Transaction
 from ._timecut import TimeCut
@@ -65,6 +68,7 @@ __all__ = [
     "EventIdConflict",
     "EventInput",
     "EventStore",
+    "FieldChange",
     "ForceWithoutReason",
     "HistoryEntry",
     "IllegalTransition",
@@ -82,6 +86,9 @@ __all__ = [
     "ParentMismatch",
     "PermissionDenied",
     "ReadOnlyStore",
+    "RejectedEvent",
+    "ReplayReport",
+    "RowDiff",
     "StatusChanged",
     "StatusModel",
     "StatusRecord",
@@ -97,10 +104,13 @@ __all__ = [
     "VerifyReport",
     "ViewRow",
     "ViewService",
+    "ViewSummary",
     "WrongErrorType",
     "build_demo",
     "canonical_json",
+    "model_diagram",
     "parse_cli_time",
+    "rejected_events",
     "statuses_repr",
     "stream_key",
     "to_epoch",

@@ -7,18 +7,20 @@ import builtins
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 from ._append import Appender, Projector, RawInput
-from ._errors import LedgerError, NotFound, UsageError
+from ._errors import InvalidModel, LedgerError, NotFound, UsageError
 from ._event import StatusChanged
 from ._history import HistoryEntry, history_entry
 from ._identity import stream_key
 from ._outcome import AppendReport, Outcome
 from ._registry import ModelRegistry, builtin_sources, read_model_dir
+from ._replayreport import ReplayReport
 from ._statusmodel import StatusModel
 from ._store import EventStore
 from ._timecut import TimeCut
@@ -53,6 +55,13 @@ class ViewService(Projector, Protocol):
     ) -> ViewRow | None: ...
 
     def dump(self) -> list[tuple[Any, ...]]: ...
+
+    def replay(
+        self,
+        candidate: ModelRegistry,
+        projections: str | None,
+        scratch: Callable[[int], AbstractContextManager[EventStore]],
+    ) -> ReplayReport: ...
 
 
 def open_store(url: str) -> EventStore:
@@ -138,7 +147,12 @@ class Ledger:
     def add_model(self, source: str | os.PathLike[str]) -> StatusModel:
         """Add (or replace) a user model from a TOML file; it is stored in the ledger."""
         path = Path(source)
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InvalidModel(f"{path}: not UTF-8 text") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read model file {str(path)!r}: {exc.strerror}") from None
         model = StatusModel.from_toml(text, str(path))
         self.store.save_model(model.name, model.version, text)
         self.registry = self.registry.with_models([model])
@@ -290,6 +304,31 @@ class Ledger:
     def catch_up(self) -> int:
         with self._lock:
             return self._service().catch_up()
+
+    def replay(
+        self,
+        *,
+        models_dir: str | os.PathLike[str] | None = None,
+        models: Iterable[StatusModel] = (),
+        projections: str | None = None,
+    ) -> ReplayReport:
+        """Build the views a candidate would produce from the full history (models
+        from `models_dir` or `models` over the installed ones; projection code from
+        the importable module `projections`) in a scratch store, and compare them
+        row by row with the live views. The live store is only read. With no
+        candidate this is a determinism check and must find no difference."""
+        from ._scratch import scratch_copy
+
+        candidate = list(models)
+        if models_dir is not None:
+            candidate += ModelRegistry.from_sources(read_model_dir(models_dir)).values()
+        report = self._service().replay(
+            self.registry.with_models(candidate),
+            projections,
+            lambda upto: scratch_copy(self.store, upto),
+        )
+        report.models = None if models_dir is None else str(models_dir)
+        return report
 
 
 def _cut(as_of: TimeArg, known_at: TimeArg) -> TimeCut:

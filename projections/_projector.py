@@ -29,6 +29,7 @@ from ledger import (
 from . import _table as table
 from ._derived import Child, child_from_row, derive_aggregate, derive_last_child
 from ._entity import Mark, project_entity
+from ._worker import StopFlag, follow
 
 TRACKING = "views"
 PAGE = 5000
@@ -91,15 +92,31 @@ class ViewProjector:
     def catch_up(self, page: int = PAGE) -> int:
         """Apply whatever the views have not seen yet; returns how many events."""
         applied = 0
-        while True:
-            with self.store.write() as txn:
-                tracked = txn.max_tracking_id(TRACKING)
-                events = txn.events_after(tracked, page)
-                if not events:
-                    return applied
+        while step := self.apply_next(page):
+            applied += step
+        return applied
+
+    def apply_next(self, page: int = PAGE) -> int:
+        """Apply at most `page` unseen events in one transaction; returns how many.
+        The tracking record is read and moved under the writer lock, so workers
+        running at once never apply an event twice."""
+        with self.store.write() as txn:
+            tracked = txn.max_tracking_id(TRACKING)
+            events = txn.events_after(tracked, page)
+            if events:
                 self._update(txn, table.LIVE, events, None)
                 txn.set_tracking(TRACKING, events[-1].notification_id)
-                applied += len(events)
+        return len(events)
+
+    def follow(
+        self,
+        stop: StopFlag,
+        *,
+        interval: float = 0.5,
+        on_applied: Callable[[int], None] | None = None,
+    ) -> int:
+        """Run as the store's projection worker until `stop` is set (see _worker)."""
+        return follow(self, stop, name=TRACKING, interval=interval, on_applied=on_applied)
 
     def lag(self) -> int:
         with self.store.read() as txn:
