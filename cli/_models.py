@@ -1,4 +1,4 @@
-"""Commands about status models: list and show."""
+"""Commands about status models: list, show (as a table or a diagram), add."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from ledger import model_diagram
+
 from ._app import DbOption, JsonOption, ModelsDirOption, opened, reported
 from ._output import console, print_json, table
 
-models_app = typer.Typer(help="Status models: list, show.", no_args_is_help=True)
+models_app = typer.Typer(help="Status models: list, show, add.", no_args_is_help=True)
 
 
 @models_app.command("list")
@@ -30,16 +32,24 @@ def list_models(db: DbOption = None, models: ModelsDirOption = None, json: JsonO
 @models_app.command("show")
 def show_model(
     name: Annotated[str, typer.Argument(help="Model name.")],
+    diagram: Annotated[
+        str | None,
+        typer.Option("--diagram", help="Print the transition diagram instead: mermaid or dot."),
+    ] = None,
     db: DbOption = None,
     models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Show a model's types, statuses and transition table.
+    """Show a model's types, statuses and transition table, or its diagram.
 
-    Example: status-ledger models show uipath
+    Example: status-ledger models show uipath --diagram mermaid
     """
     with opened(db, models) as ledger, reported():
         model = ledger.registry.model(name)
+        text = model_diagram(model, diagram) if diagram is not None else None
+    if text is not None:
+        print(text, end="")
+        return
     if json:
         print_json(model.model_dump(mode="json"))
         return
@@ -52,3 +62,24 @@ def show_model(
         rows = [[s if s not in et.initial else f"{s} (initial)", "final" if et.is_final(s) else "",
                  ", ".join(et.allowed_after(s)) or "-"] for s in et.writable_statuses]
         table(f"{model.name} {et.name}", ["status", "", "may move to"], rows)
+
+
+@models_app.command("add")
+def add_model(
+    file: Annotated[str, typer.Argument(help="A model TOML file.")],
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Check a model TOML file and store it in the ledger, where every later
+    command finds it (a model of the same name is replaced).
+
+    Example: status-ledger models add deploy.toml
+    """
+    with opened(db) as ledger, reported():
+        model = ledger.add_model(file)
+    if json:
+        print_json({"name": model.name, "version": model.version, "types": list(model.types)})
+        return
+    console().print(
+        f"added model {model.name} v{model.version} ({', '.join(model.types)})", markup=False
+    )

@@ -217,11 +217,14 @@ class StatusModel(_Spec):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            details = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'model'}: {err['msg']}"
-                for err in exc.errors()
-            )
+            details = "; ".join(_describe(err['loc'], err['msg']) for err in exc.errors())
             raise InvalidModel(f"{origin}: {details}") from None
+
+
+def _describe(loc: tuple[int | str, ...], msg: str) -> str:
+    """A validation error as a reader of the TOML file needs it: where, then what."""
+    msg = msg.removeprefix("Value error, ")
+    return f"{'.'.join(str(p) for p in loc)}: {msg}" if loc else msg
 
 
 def _problems(model: StatusModel) -> Iterable[str]:
@@ -289,7 +292,8 @@ def _type_problems(model: StatusModel, name: str, et: EntityType) -> Iterable[st
             yield f"{where}: alias {alias!r} shadows a status"
     if et.parent and et.parent.type not in model.types:
         yield f"{where}: parent type {et.parent.type!r} is not a type of this model"
-    yield from _reachability(where, et)
+    if et.initial:
+        yield from _reachability(where, et)
 
 
 def _reachability(where: str, et: EntityType) -> Iterable[str]:
@@ -306,3 +310,21 @@ def _reachability(where: str, et: EntityType) -> Iterable[str]:
             yield f"{where}: status {status!r} is unreachable from the initial statuses"
     if et.final and not any(s in reached for s in et.final):
         yield f"{where}: no final status is reachable"
+    elif et.final:
+        finishing = _finishing(et)
+        for status in et.writable_statuses:
+            if status in reached and status not in finishing:
+                yield f"{where}: status {status!r} is not final and can never reach a final status"
+
+
+def _finishing(et: EntityType) -> set[str]:
+    """The statuses from which some final status can still be reached."""
+    finishing = set(et.final)
+    grew = True
+    while grew:
+        grew = False
+        for status in et.writable_statuses:
+            if status not in finishing and any(n in finishing for n in et.allowed_after(status)):
+                finishing.add(status)
+                grew = True
+    return finishing

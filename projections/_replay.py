@@ -1,0 +1,91 @@
+"""Replay: the views a candidate would produce from the full history, built in a
+scratch store and compared row by row with the live views, plus the historic
+events the candidate model would reject. The live store is only read.
+
+Candidate projection code (`--projections MODULE`) is an importable module that
+defines either
+
+- `ViewProjector`: a subclass of `projections.ViewProjector`, used as is; or
+- any of `project_entity`, `derive_last_child`, `derive_aggregate`: functions
+  with the signatures of the `projections` functions of the same names, which
+  replace them (the others stay as installed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from itertools import groupby
+
+from ledger import (
+    EventStore,
+    ModelRegistry,
+    RejectedEvent,
+    ReplayReport,
+    UsageError,
+    rejected_events,
+)
+
+from . import _table as table
+from ._diff import diff_views
+from ._projector import TRACKING, Scratch, ViewProjector
+
+HOOKS = ("project_entity", "derive_last_child", "derive_aggregate")
+
+
+def load_projections(name: str) -> type[ViewProjector]:
+    """The projector class a candidate module stands for (see the module docstring)."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        raise UsageError(f"--projections: cannot import module {name!r}: {exc}") from None
+    custom = getattr(module, "ViewProjector", None)
+    if custom is not None:
+        if not (isinstance(custom, type) and issubclass(custom, ViewProjector)):
+            raise UsageError(
+                f"--projections: {name}.ViewProjector must subclass projections.ViewProjector"
+            )
+        return custom
+    found = {h: getattr(module, h, None) for h in HOOKS}
+    hooks = {h: staticmethod(f) for h, f in found.items() if callable(f)}
+    if not hooks:
+        raise UsageError(
+            f"--projections: module {name!r} defines neither ViewProjector nor any of "
+            f"{', '.join(HOOKS)}"
+        )
+    return type("CandidateProjector", (ViewProjector,), hooks)
+
+
+def replay(
+    store: EventStore, candidate: ModelRegistry, projections: str | None, scratch: Scratch
+) -> ReplayReport:
+    """Compare at the live views' own position: events they have not applied yet
+    are left out on both sides (and counted as `unprojected`)."""
+    factory = load_projections(projections) if projections else ViewProjector
+    with store.read() as txn:
+        upto = txn.max_tracking_id(TRACKING)
+        unprojected = txn.max_notification_id() - upto
+        live = table.dump(txn.cursor)
+    with scratch(upto) as copy:
+        projector = factory(copy, candidate)
+        events = projector.rebuild()
+        built = projector.dump()
+        rejected = _rejected(copy, candidate, events)
+    views, differences = diff_views(live, built)
+    return ReplayReport(
+        identical=not differences and not rejected,
+        projections=projections,
+        events=events,
+        unprojected=max(0, unprojected),
+        views=views,
+        differences=differences,
+        rejected=rejected,
+    )
+
+
+def _rejected(store: EventStore, candidate: ModelRegistry, upto: int) -> list[RejectedEvent]:
+    found: list[RejectedEvent] = []
+    with store.read() as txn:
+        for _key, stream in groupby(txn.scan_streams(upto), key=lambda e: e.originator_id):
+            found += rejected_events(candidate, list(stream))
+    found.sort(key=lambda r: r.seq)
+    return found
