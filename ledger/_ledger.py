@@ -38,6 +38,14 @@ class ViewService(Projector, Protocol):
 
     def catch_up(self, page: int = ...) -> int: ...
 
+    def follow(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float = ...,
+        on_applied: Callable[[int], None] | None = ...,
+    ) -> int: ...
+
     def lag(self) -> int: ...
 
     def rebuild(
@@ -304,6 +312,19 @@ class Ledger:
     def catch_up(self) -> int:
         with self._lock:
             return self._service().catch_up()
+
+    def follow(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float = 0.5,
+        on_applied: Callable[[int], None] | None = None,
+    ) -> int:
+        """Run as a projection worker until `stop` is set: apply new events to the
+        views as they are committed, exactly once, resuming where the last worker
+        stopped. Only one worker per store is active at a time (on PostgreSQL the
+        others wait for its lease). Returns how many events this worker applied."""
+        return self._service().follow(stop, interval=interval, on_applied=on_applied)
 
     def replay(
         self,
