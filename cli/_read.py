@@ -14,6 +14,7 @@ from ._app import (
     DbOption,
     JsonOption,
     KnownAtOption,
+    ModelsDirOption,
     ParentOption,
     app,
     opened,
@@ -39,13 +40,14 @@ def status(
         str, typer.Option("--format", help="table, or repr for Lightning's WorkStatus(...) form.")
     ] = "table",
     db: DbOption = None,
+    models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """Current status of one entity (its view row).
 
     Example: status-ledger status lightning work w-1 --format repr
     """
-    with opened(db) as ledger, reported():
+    with opened(db, models) as ledger, reported():
         row = ledger.status(model, type, id, parent=parent, as_of=as_of, known_at=known_at)
         registry = ledger.registry
     if json:
@@ -88,13 +90,14 @@ def list_(
     known_at: KnownAtOption = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
     db: DbOption = None,
+    models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """View rows of one entity type.
 
     Example: status-ledger list openfn run --status Failed
     """
-    with opened(db) as ledger, reported():
+    with opened(db, models) as ledger, reported():
         rows = ledger.list(model, type, status=status, parent=parent, as_of=as_of,
                            known_at=known_at, limit=limit)
         registry = ledger.registry
@@ -119,6 +122,7 @@ def history(
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     db: DbOption = None,
+    models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """Every transition of an entity (of its runs or groups, for work orders and
@@ -126,7 +130,7 @@ def history(
 
     Example: status-ledger history openfn work_order wo-1
     """
-    with opened(db) as ledger, reported():
+    with opened(db, models) as ledger, reported():
         entries = ledger.history(model, type, id, parent=parent, as_of=as_of, known_at=known_at)
         registry = ledger.registry
     if json:
@@ -135,7 +139,7 @@ def history(
     table(
         f"history of {model} {type} {id}",
         ["seq", "entity", "status", "occurred_at", "recorded_at", "actor", "reason", "forced", "hash"],
-        [[e.seq, f"{e.type} {e.id}",
+        [[e.seq, f"{e.type} {e.id}" + (f" (as {e.written_type})" if e.written_type else ""),
           _written(status_text(registry, e.model, e.type, e.status), e.written_status),
           e.occurred_at, e.recorded_at, e.actor, e.reason, "FORCED" if e.forced else "", e.hash[:12]]
          for e in entries],

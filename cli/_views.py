@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from ._app import DbOption, JsonOption, app, opened, reported
+from ._app import DbOption, JsonOption, ModelsDirOption, app, opened, reported
 from ._output import console, print_json
 
 
@@ -19,6 +19,7 @@ from ._output import console, print_json
 def rebuild(
     view: Annotated[str | None, typer.Option("--view", help="Only this view, e.g. openfn/run.")] = None,
     db: DbOption = None,
+    models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """Rebuild views from the events beside the live ones, then swap them in.
@@ -26,7 +27,7 @@ def rebuild(
     Example: status-ledger rebuild --view osmo/workflow
     """
     started = time.perf_counter()
-    with opened(db) as ledger, reported():
+    with opened(db, models) as ledger, reported():
         if sys.stderr.isatty() and not json:
             with Progress(console=console(stderr=True), transient=True) as bar:
                 task = bar.add_task("rebuilding", total=None)
@@ -52,6 +53,7 @@ def project(
         typer.Option(help="Longest wait between looks for new events when following."),
     ] = 0.5,
     db: DbOption = None,
+    models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """Apply events the views have not seen yet, exactly once; with --follow, run
@@ -67,7 +69,7 @@ def project(
     if follow:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-    with opened(db) as ledger, reported():
+    with opened(db, models) as ledger, reported():
         if follow:
             print(f"following {ledger.store.url} until SIGTERM or Ctrl-C", file=sys.stderr)
             total = ledger.follow(stop, interval=interval)

@@ -158,6 +158,7 @@ def sweep(
     now: Annotated[str | None, typer.Option(help="The sweep's clock (default: now).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be appended.")] = False,
     db: DbOption = None,
+    models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """Append the timeout events the models define (UiPath: Terminating for 24 h
@@ -165,7 +166,7 @@ def sweep(
 
     Example: status-ledger sweep --now 2024-05-03T00:00:00Z --dry-run
     """
-    with opened(db) as ledger, reported():
+    with opened(db, models) as ledger, reported():
         actions = ledger.sweep(now, dry_run=dry_run)
     if json:
         print_json(actions)
