@@ -125,8 +125,10 @@ def history(
     models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Every transition of an entity (of its runs or groups, for work orders and
-    workflows): occurred and recorded time, actor, reason, forced, seq and hash.
+    """Every transition of an entity: occurred and recorded time, actor, reason, seq, hash.
+
+    For work orders and workflows, the transitions of their runs or groups.
+    Forced transitions are flagged.
 
     Example: status-ledger history openfn work_order wo-1
     """
@@ -159,8 +161,9 @@ def export(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Write every event as JSONL, in ledger order; importing it into an empty
-    store reproduces this one.
+    """Write every event as JSONL, in ledger order.
+
+    Importing the output into an empty store reproduces this one.
 
     Example: status-ledger export > backup.jsonl
     """
@@ -170,8 +173,9 @@ def export(
 
 @app.command()
 def verify(db: DbOption = None, json: JsonOption = False) -> None:
-    """Check the whole hash chain; exit 1 and name the first broken seq if any
-    event was edited or deleted behind the ledger's back.
+    """Check the whole hash chain; exit 1 and name the first broken seq.
+
+    Any event edited or deleted behind the ledger's back breaks the chain.
 
     Example: status-ledger verify
     """

@@ -56,8 +56,9 @@ def project(
     models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Apply events the views have not seen yet, exactly once; with --follow, run
-    as a worker until SIGTERM or SIGINT.
+    """Apply events the views have not seen yet, exactly once.
+
+    With --follow, run as a worker until SIGTERM or SIGINT.
 
     Example: status-ledger project --follow
     """

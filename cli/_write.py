@@ -95,8 +95,9 @@ def import_(
     models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Import a JSONL file of events. Exit 0 when every line was accepted or a
-    duplicate, 1 when any was rejected.
+    """Import a JSONL file of events.
+
+    Exit 0 when every line was accepted or a duplicate, 1 when any was rejected.
 
     Example: status-ledger import events.jsonl --rejects rejected.jsonl
     """
@@ -161,8 +162,9 @@ def sweep(
     models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Append the timeout events the models define (UiPath: Terminating for 24 h
-    becomes Faulted, actor system:cleanup). Safe to run repeatedly.
+    """Append the timeout events the models define; safe to run repeatedly.
+
+    UiPath: a job Terminating for 24 hours becomes Faulted (actor system:cleanup).
 
     Example: status-ledger sweep --now 2024-05-03T00:00:00Z --dry-run
     """
