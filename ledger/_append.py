@@ -36,6 +36,7 @@ from ._event import (
     validate_input,
 )
 from ._identity import entity_label, stream_key
+from ._legacy import legacy_status
 from ._outcome import AppendReport, Outcome
 from ._registry import ModelRegistry
 from ._rules import Slot, check_error_type, check_parent, check_transition
@@ -85,7 +86,10 @@ def prepare(raw: RawInput, registry: ModelRegistry) -> tuple[EventInput, EntityT
         et = registry.entity_type(event.model, event.type, for_writing=True)
         schema_version = SCHEMA_VERSION
     label = entity_label(event.model, et.name, event.id, event.parent, et)
-    status = et.resolve(event.status, label)
+    if legacy is None:
+        status = et.resolve(event.status, label)
+    else:
+        status = legacy_status(model, legacy, event.type, event.status, label)
     if status not in et.writable_statuses:
         raise DerivedType(
             f"{label}: {status} is derived from its {et.child}s; "

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from ._errors import DerivedType, LedgerError, UnknownModel, UnknownType
 from ._event import StatusChanged
 from ._identity import entity_label
+from ._legacy import legacy_type
 from ._registry import ModelRegistry
 from ._replayreport import RejectedEvent
 from ._rules import Slot, check_error_type, check_parent, check_transition
@@ -68,7 +69,7 @@ def _entity_type(registry: ModelRegistry, event: StatusChanged) -> EntityType:
         raise UnknownModel(f"unknown model {event.model!r}", allowed=sorted(registry))
     legacy = model.legacy.get(event.written_type or "")
     if legacy is not None and legacy.upcast_to in model.types:
-        return model.at_version(legacy.schema_version).types[legacy.upcast_to]
+        return legacy_type(model, legacy)
     if event.type not in model.types:
         raise UnknownType(
             f"model {event.model!r} has no type {event.type!r}", allowed=list(model.types)
