@@ -21,6 +21,9 @@ def create_app(
     """An app serving `ledger`; the caller keeps it open for the app's lifetime."""
     app = FastAPI(
         title="Status Ledger",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         version="1",
         summary="Record status changes and audit their history over HTTP.",
         description=(

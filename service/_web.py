@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ledger import LedgerError, ModelRegistry, NotFound, UsageError, ViewRow
@@ -19,7 +20,7 @@ from ledger import LedgerError, ModelRegistry, NotFound, UsageError, ViewRow
 from ._api import read_body
 from ._auth import COOKIE, Context, Ctx, browser_principal
 from ._display import chip, entity_url, late_seqs, utc_text
-from ._errors import http_status
+from ._errors import Unauthenticated, error_response, http_status
 from ._tokens import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -49,8 +50,26 @@ def _error(error: LedgerError, principal: Principal) -> HTMLResponse:
 
 
 @router.get("/")
-def root() -> RedirectResponse:
+def root(request: Request, ctx: Ctx) -> Response:
+    if browser_principal(request, ctx) is None:
+        return _login(request)
     return RedirectResponse("/ui", status_code=303)
+
+
+@router.get("/openapi.json")
+def openapi(request: Request, ctx: Ctx) -> JSONResponse:
+    """The API's description is for token holders too (a bearer header, or the
+    login cookie so that /docs works in a browser)."""
+    if browser_principal(request, ctx) is None:
+        return error_response(Unauthenticated("the API description needs a token"))
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs")
+def docs(request: Request, ctx: Ctx) -> Response:
+    if browser_principal(request, ctx) is None:
+        return _login(request)
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Status Ledger API")
 
 
 @router.get("/ui/login")
@@ -65,7 +84,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
     form = parse_qs((await read_body(request, LOGIN_BODY_LIMIT)).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     target = (form.get("next") or ["/ui"])[0]
-    if not target.startswith("/ui") or target.startswith("/ui/login"):
+    if not target.startswith(("/ui", "/docs")) or target.startswith("/ui/login"):
         target = "/ui"
     principal = ctx.tokens.authenticate(token) if token else None
     if principal is None:
@@ -74,7 +93,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
     answer = RedirectResponse(target, status_code=303)
     answer.set_cookie(
         COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-        path="/ui",
+        path="/",
     )
     return answer
 
@@ -82,7 +101,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
 @router.post("/ui/logout")
 def logout() -> RedirectResponse:
     answer = RedirectResponse("/ui", status_code=303)
-    answer.delete_cookie(COOKIE, path="/ui")
+    answer.delete_cookie(COOKIE, path="/")
     return answer
 
 
