@@ -335,6 +335,8 @@ def _inspect(path: str) -> bool:
     whether the file can only be read."""
     target = Path(path)
     if not target.exists():
+        if not target.absolute().parent.is_dir():
+            raise StoreError(f"{path}: cannot create the database: no directory {target.parent}")
         if not os.access(target.parent if str(target.parent) else ".", os.W_OK):
             raise ReadOnlyStore(f"{path}: cannot create the database here (directory is read-only)")
         return False
