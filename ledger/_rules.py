@@ -66,8 +66,11 @@ def _state(current: str | None, allowed: tuple[str, ...]) -> str:
 
 def place(history: list[Slot], at: float) -> int:
     """Index where an event occurring at `at` goes: after every event at or before it."""
-    keys = [s.at for s in history]
-    return bisect_right(keys, at)
+    return bisect_right(history, at, key=_at)
+
+
+def _at(slot: Slot) -> float:
+    return slot.at
 
 
 def check_transition(
@@ -98,7 +101,7 @@ def check_transition(
         raise IllegalTransition(
             f"{entity}: late {status} at its place would be followed by {after.status} "
             f"(at {after.occurred_at}), which may not follow {status}; "
-            f"allowed here: {_names(_fitting(et, previous, after.status))}",
+            f"allowed here: {_names(_fitting(et, previous, after.status), 'none')}",
             entity=entity,
             current=previous,
             allowed=_fitting(et, previous, after.status),
@@ -109,5 +112,5 @@ def _fitting(et: EntityType, previous: str | None, following: str) -> tuple[str,
     return tuple(s for s in et.allowed_after(previous) if following in et.allowed_after(s))
 
 
-def _names(statuses: tuple[str, ...]) -> str:
-    return ", ".join(statuses) if statuses else "none (final)"
+def _names(statuses: tuple[str, ...], empty: str = "none (final)") -> str:
+    return ", ".join(statuses) if statuses else empty
