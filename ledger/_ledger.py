@@ -238,6 +238,9 @@ class Ledger:
     ) -> builtins.list[ViewRow]:
         """View rows of one type, filtered by canonical status and parent."""
         et = self.registry.entity_type(model, type, for_writing=False)
+        if not et.statuses and et.child is not None:
+            # a work order shows its runs' statuses, so its filter spells them alike
+            et = self.registry.entity_type(model, et.child, for_writing=False)
         wanted = et.canonical(status) if status is not None else None
         if status is not None and wanted is None:
             wanted = status
