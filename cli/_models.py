@@ -70,8 +70,9 @@ def add_model(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Check a model TOML file and store it in the ledger, where every later
-    command finds it (a model of the same name is replaced).
+    """Check a model TOML file and store it in the ledger.
+
+    Every later command finds it there; a model of the same name is replaced.
 
     Example: status-ledger models add deploy.toml
     """

@@ -30,10 +30,12 @@ def replay(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Build the views a candidate would produce from the full history in a scratch
-    store and compare them row by row with the live views (which stay untouched).
-    Exit 0 when identical, 1 when any row differs or any historic event would be
-    rejected. With no candidate it checks that a replay is deterministic.
+    """Compare the views a candidate model or projection code would build with the live ones.
+
+    The candidate views are built from the full history in a scratch store; the
+    live store is only read. Exit 0 when identical, 1 when any row differs or any
+    historic event would be rejected. With no candidate it checks that a replay
+    of the installed models and projections is deterministic.
 
     Example: status-ledger replay --models ./candidate-models
     """
@@ -65,18 +67,21 @@ def _print(report: ReplayReport, limit: int) -> None:
         print("identical: no view row differs and no event would be rejected")
         return
     differing = sum(1 for v in report.views if v.differs)
-    print(f"{len(report.differences)} rows differ in {differing} views; "
-          f"{len(report.rejected)} events would be rejected")
+    print(f"{_count(len(report.differences), 'row')} differ in {_count(differing, 'view')}; "
+          f"{_count(len(report.rejected), 'event')} would be rejected")
     if report.differences:
         print("first differences:" if len(report.differences) > limit else "differences:")
         for diff in report.differences[:limit]:
             _print_diff(diff)
     if report.rejected:
-        print("rejected by the candidate:" if len(report.rejected) <= limit
-              else "first events rejected by the candidate:")
+        print("first rejected events:" if len(report.rejected) > limit else "rejected events:")
         for r in report.rejected[:limit]:
-            print(_cut(f"  seq {r.seq} {r.entity} {r.status} at {r.occurred_at}: "
-                       f"{r.code}: {r.message}"))
+            print(f"  seq {r.seq} {r.entity}: {r.status} at {r.occurred_at}")
+            print(f"    {r.code}: {r.message.removeprefix(r.entity + ': ')}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _print_diff(diff: RowDiff) -> None:
