@@ -6,15 +6,59 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ledger import Ledger, LedgerError, UsageError
 
+# Click's exception base, wherever this Typer version takes Click from.
+_ClickException: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
+class OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (missing argument, bad option value, unknown command) are one
+    line on stderr like every other error, `Error: usage_error: ...`, exit 2."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _ClickException as error:
+            code = _usage_error(error)
+        except typer.Abort:
+            print("Error: aborted", file=sys.stderr)
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _usage_error(error: Exception) -> int:
+    """Prints the one line; a bare group (`status-ledger models`) has already
+    printed its help when Typer raises NoArgsIsHelpError."""
+    if type(error).__name__ != "NoArgsIsHelpError":
+        ctx = getattr(error, "ctx", None)
+        message = " ".join(getattr(error, "format_message", error.__str__)().split())
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"Error: usage_error: {message}{hint}", file=sys.stderr)
+    return int(getattr(error, "exit_code", 2))
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="status-ledger",
     help="An event-sourced, hash-chained ledger of status changes for runs, work orders, "
     "task groups, workflows and jobs.",
