@@ -67,7 +67,9 @@ def _print(report: ReplayReport, limit: int) -> None:
         print("identical: no view row differs and no event would be rejected")
         return
     differing = sum(1 for v in report.views if v.differs)
-    print(f"{_count(len(report.differences), 'row')} differ in {_count(differing, 'view')}; "
+    rows = len(report.differences)
+    print(f"{_count(rows, 'row')} {'differs' if rows == 1 else 'differ'} in "
+          f"{_count(differing, 'view')}; "
           f"{_count(len(report.rejected), 'event')} would be rejected")
     if report.differences:
         print("first differences:" if len(report.differences) > limit else "differences:")
