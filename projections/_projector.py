@@ -130,8 +130,10 @@ class ViewProjector:
         only: set[ViewName] | None,
     ) -> None:
         latest: dict[str, StatusChanged] = {}
+        upto = 0
         for event in events:
             latest[event.originator_id] = event
+            upto = max(upto, event.seq)
         rows: list[tuple[str, ...]] = []
         parents: set[tuple[str, str, str]] = set()
         for key, event in latest.items():
@@ -145,20 +147,26 @@ class ViewProjector:
                 if event.parent is not None:
                     parents.add((event.model, derived.name, event.parent))
             if only is None or (event.model, et.name) in only:
-                row, trail = self.project_entity(event.model, et, txn.stream(key))
+                # only events up to the checkpoint: a lagging projector must not
+                # show later events of an entity before it has applied them
+                applied = [e for e in txn.stream(key) if e.seq <= upto]
+                row, trail = self.project_entity(event.model, et, applied)
                 rows.append(table.encode(row, trail))
         table.upsert(txn.cursor, target, rows)
         for model, type_name, parent_id in sorted(parents):
             if only is None or (model, type_name) in only:
-                self._derive_one(txn, target, model, type_name, parent_id)
+                self._derive_one(txn, target, model, type_name, parent_id, upto)
 
-    def _derive_one(self, txn: Transaction, target: str, model: str, type_name: str, entity_id: str) -> None:
+    def _derive_one(
+        self, txn: Transaction, target: str, model: str, type_name: str, entity_id: str, upto: int
+    ) -> None:
         et = self._type(model, type_name)
         assert et is not None and et.child is not None
         child_et = self._type(model, et.child)
         assert child_et is not None
         kids = [child_from_row(r, t) for r, t in table.children(txn.cursor, target, model, et.child, entity_id)]
         own = txn.stream(stream_key(model, et, entity_id, None)) if et.written else []
+        own = [e for e in own if e.seq <= upto]
         row = self._derive(model, et, child_et, entity_id, own, kids)
         if row is None:
             table.delete(txn.cursor, target, model, type_name, "", entity_id)
