@@ -201,11 +201,12 @@ class PageRunner:
             code, output = self._in_process(argv[1:])
         else:
             code, output = self._shell(command.text)
-        where = f"{block.path}:{command.line}: $ {command.text}"
         if command.expected:
-            self._compare(block, where, command.expected, output, line=command.line)
+            self._compare(block, f"$ {command.text}", command.expected, output, command.line)
         elif code != 0:
-            raise AssertionError(f"{where}\nexited {code}:\n{output}")
+            raise AssertionError(
+                f"{block.path}:{command.line}: $ {command.text}\nexited {code}:\n{output}"
+            )
 
     def _in_process(self, args: list[str]) -> tuple[int, str]:
         from cli import app
