@@ -67,8 +67,8 @@ def _draw_event(data: st.DataObject, ledger: Ledger, book: Book) -> dict[str, An
     current = _current(ledger, model, type_, id_, parent)
     legal = list(et.allowed_after(current))
     anything = list(et.writable_statuses)
-    status = data.draw(st.sampled_from(legal) if legal and data.draw(st.integers(0, 4)) else
-                       st.sampled_from(anything), label="status")
+    mostly_legal = bool(legal) and data.draw(st.integers(0, 4), label="legal?") > 0
+    status = data.draw(st.sampled_from(legal if mostly_legal else anything), label="status")
     latest = book.latest.get(index, 0)
     late = latest > 0 and data.draw(st.integers(0, 5), label="late?") == 0
     when = data.draw(st.integers(0, latest) if late else st.integers(latest, latest + 3),
