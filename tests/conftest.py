@@ -43,6 +43,15 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """An empty PostgreSQL database, for tests that only make sense on a server
+    (several processes, workers). Skips only when STATUS_LEDGER_TEST_PG is unset."""
+    if PG_URL is None:
+        pytest.skip("STATUS_LEDGER_TEST_PG is not set")
+    yield from _pg_database(PG_URL)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return str(tmp_path / "ledger.db")
 
