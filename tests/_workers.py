@@ -44,7 +44,9 @@ def writer(db: str, seconds: float, name: str) -> dict[str, Any]:
                 batch.append({**job, "status": "Pending", "occurred_at": 1_700_000_000 + n})
                 batch.append({**job, "status": "Running", "occurred_at": 1_700_000_001 + n})
                 report = ledger.append(batch, batch_size=rng.choice([1, 5, 50]))
-                accepted += [o.event_id for o in report.outcomes if o.kind == "accepted" and o.event_id]
+                accepted += [
+                    o.event_id for o in report.outcomes if o.kind == "accepted" and o.event_id
+                ]
                 rejected += report.rejected
     return {"accepted": accepted, "rejected": rejected}
 
@@ -72,7 +74,7 @@ def cli_writer(db: str, seconds: float, name: str) -> dict[str, Any]:
             raise RuntimeError(f"import failed: {result.returncode} {result.stderr.decode()}")
         if orjson.loads(result.stdout) != {"accepted": 3, "duplicates": 0, "rejected": 0}:
             raise RuntimeError(f"import answered {result.stdout.decode()}")
-        accepted += [line["event_id"] for line in lines]
+        accepted += [str(line["event_id"]) for line in lines]
     return {"accepted": accepted, "rejected": 0}
 
 
