@@ -354,8 +354,11 @@ class PostgresEventStore(EventStore):
 
     # -- schema -----------------------------------------------------------------
 
-    def _inspect(self, conn: psycopg.Connection[TupleRow]) -> bool:
-        """Whether the database already holds a ledger this version can use."""
+    def _inspect(self, conn: psycopg.Connection[TupleRow], *, creating: bool = False) -> bool:
+        """Whether the database already holds a ledger this version can use. An
+        `stored_events` table without `ledger_meta` is another process creating the
+        store, or one that died doing so, unless it holds events or another id type:
+        then it belongs to some other application and is left alone."""
         row = conn.execute(
             "SELECT to_regclass('ledger_meta') IS NOT NULL, "
             "to_regclass('stored_events') IS NOT NULL"
@@ -363,9 +366,10 @@ class PostgresEventStore(EventStore):
         assert row is not None
         has_meta, has_events = row
         if not has_meta:
-            if has_events:
+            if has_events and creating and self._foreign(conn):
                 raise NotALedger(
-                    f"{self.url}: holds a stored_events table but is not a status ledger"
+                    f"{self.url}: holds another application's stored_events table; "
+                    "not a status ledger"
                 )
             return False
         found = conn.execute("SELECT value FROM ledger_meta WHERE key = 'store_format'").fetchone()
@@ -380,6 +384,15 @@ class PostgresEventStore(EventStore):
             )
         return True
 
+    @staticmethod
+    def _foreign(conn: psycopg.Connection[TupleRow]) -> bool:
+        row = conn.execute(
+            "SELECT EXISTS (SELECT FROM stored_events) "
+            "OR format_type(atttypid, atttypmod) <> 'text' FROM pg_attribute "
+            "WHERE attrelid = 'stored_events'::regclass AND attname = 'originator_id'"
+        ).fetchone()
+        return row is None or bool(row[0])
+
     def _create(self, probe: psycopg.Connection[TupleRow]) -> None:
         """eventsourcing's own create_table for its tables, then the ledger's, under
         an advisory lock so that processes opening a new store at once do not race
@@ -387,7 +400,7 @@ class PostgresEventStore(EventStore):
         key = advisory_key("create")
         probe.execute("SELECT pg_advisory_lock(%s)", (key,))
         try:
-            if self._inspect(probe):
+            if self._inspect(probe, creating=True):
                 return
             self.recorder.create_table()
             self.tracking_recorder.create_table()
