@@ -5,6 +5,7 @@ point leaves views that either include an event or will apply it once more."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from itertools import groupby
@@ -13,6 +14,7 @@ from typing import Any
 import orjson
 
 from ledger import (
+    ConcurrencyConflict,
     EntityType,
     EventStore,
     ModelRegistry,
@@ -32,6 +34,7 @@ from ._entity import Mark, project_entity
 from ._worker import StopFlag, follow
 
 TRACKING = "views"
+REBUILD_CLAIM = "rebuild_claim"
 PAGE = 5000
 ViewName = tuple[str, str]
 Progress = Callable[[int, int], None]
@@ -51,6 +54,7 @@ class ViewProjector:
     def __init__(self, store: EventStore, registry: ModelRegistry) -> None:
         self.store = store
         self.registry = registry
+        self._claim = ""
         try:
             with store.write() as txn:
                 table.create_table(txn.cursor, table.LIVE, indexes=True)
@@ -179,7 +183,13 @@ class ViewProjector:
         """Build fresh views beside the live ones, then swap them in one transaction.
         Readers see the old views until the swap; a crash leaves them untouched."""
         selected = self._closure(views)
+        self._claim = uuid.uuid4().hex
         with self.store.write() as txn:
+            txn.cursor.execute(
+                "INSERT INTO ledger_meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (REBUILD_CLAIM, self._claim),
+            )
             txn.cursor.execute(f"DROP TABLE IF EXISTS {table.NEXT}")
             table.create_table(txn.cursor, table.NEXT, indexes=False)
         with self.store.read() as snapshot:
@@ -187,6 +197,7 @@ class ViewProjector:
             own = self._build_written(snapshot, upto, selected, progress)
         self._build_derived(selected, own)
         with self.store.write() as txn:
+            self._still_ours(txn)
             while True:
                 late = txn.events_after(upto, PAGE)
                 if not late:
@@ -196,7 +207,18 @@ class ViewProjector:
             self._swap(txn, selected)
             if selected is None and upto > txn.max_tracking_id(TRACKING):
                 txn.set_tracking(TRACKING, upto)
+            txn.cursor.execute("DELETE FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
         return upto
+
+    def _still_ours(self, txn: Transaction) -> None:
+        """Two rebuilds share `views_next`: the one started last owns it, and an
+        earlier one stops before it writes into a table it no longer owns."""
+        txn.cursor.execute("SELECT value FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
+        row = txn.cursor.fetchone()
+        if row is None or row[0] != self._claim:
+            raise ConcurrencyConflict(
+                "another rebuild started after this one; it will finish the views"
+            )
 
     def _closure(self, views: set[ViewName] | None) -> set[ViewName] | None:
         """A rebuilt view takes the views derived from it along."""
@@ -243,6 +265,7 @@ class ViewProjector:
     def _flush(self, buffer: list[tuple[str, ...]]) -> None:
         if buffer:
             with self.store.write() as txn:
+                self._still_ours(txn)
                 table.upsert(txn.cursor, table.NEXT, buffer)
             buffer.clear()
 

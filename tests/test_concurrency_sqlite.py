@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
-from _attack import assert_whole, history, stored_seqs
+from _attack import CLI, assert_whole, history, one_error_line, stored_seqs
 
 from ledger import Ledger
 
@@ -124,4 +124,28 @@ def test_readers_keep_answering_whole_views_while_views_are_rebuilt(
     assert failures == []
     assert _finish(other, out)["reads"] > 0
     assert reads[0] > 0 and rebuilds > 1
+    assert_whole(db)
+
+
+def test_two_rebuilds_at_once_never_swap_in_a_half_built_view(served: tuple[Path, int]) -> None:
+    """Both use `views_next`; the later one owns it and the earlier one stops with
+    concurrency_conflict instead of swapping in a table the other emptied."""
+    db, _ = served
+    with Ledger.open(db) as ledger:
+        assert ledger.views is not None
+        views = ledger.views.dump()
+    for _ in range(2):
+        processes = [
+            subprocess.Popen([CLI, "rebuild", "--json", "--db", str(db)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        finished = [(p.wait(timeout=120), p.communicate()[1]) for p in processes]
+        assert 0 in [code for code, _ in finished]
+        for code, stderr in finished:
+            if code:
+                one_error_line(stderr, "concurrency_conflict")
+        with Ledger.open(db) as ledger:
+            assert ledger.views is not None
+            assert ledger.views.dump() == views
     assert_whole(db)
