@@ -39,7 +39,7 @@ WORK_ORDER = [
 @dataclass
 class Api:
     client: httpx.Client
-    tokens: dict[str, str]
+    tokens: dict[Role, str]
     ledger: Ledger
 
     def headers(self, role: Role | None) -> dict[str, str]:
