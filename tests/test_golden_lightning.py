@@ -9,7 +9,6 @@ change and must appear, in order, among our outputs."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,9 +99,9 @@ def _record_args(fields: dict[str, Any]) -> list[str]:
 
 
 def test_first_example_prints_the_documents_work_status_lines_one_event_at_a_time(
-    tmp_path: Path,
+    ledger_url: str,
 ) -> None:
-    db = str(tmp_path / "golden.db")
+    db = ledger_url
     statuses_printed: list[str] = []
     status_printed: list[str] = []
     for fields in FIRST_EVENTS:
@@ -118,9 +117,9 @@ def test_first_example_prints_the_documents_work_status_lines_one_event_at_a_tim
 
 
 def test_second_example_prints_the_documents_statuses_lists_one_event_at_a_time(
-    tmp_path: Path,
+    ledger_url: str,
 ) -> None:
-    db = str(tmp_path / "golden.db")
+    db = ledger_url
     status_printed: list[str] = []
     statuses_printed: list[str] = []
     for number, fields in enumerate(SECOND_EVENTS):
@@ -141,9 +140,9 @@ def test_second_example_prints_the_documents_statuses_lists_one_event_at_a_time(
 
 
 def test_the_documents_duplicated_running_stays_two_events_when_imported_as_one_file(
-    tmp_path: Path,
+    ledger_url: str,
 ) -> None:
-    db = str(tmp_path / "golden.db")
+    db = ledger_url
     lines = [json.dumps({"model": "lightning", "type": "work", "id": "w-file", **f})
              for f in SECOND_EVENTS]
     done = cli("import", "-", "--json", "--db", db, input="\n".join(lines) + "\n")

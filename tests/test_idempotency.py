@@ -32,8 +32,8 @@ def _import(db: str, source: str, *extra: str) -> dict[str, int]:
     return counts
 
 
-def test_importing_the_same_file_again_adds_nothing(tmp_path: Path) -> None:
-    db = str(tmp_path / "ledger.db")
+def test_importing_the_same_file_again_adds_nothing(tmp_path: Path, ledger_url: str) -> None:
+    db = ledger_url
     source = _write(tmp_path / "events.jsonl", LINES)
     assert _import(db, source) == {"accepted": 4, "duplicates": 0, "rejected": 0}
     exported = cli("export", "--with-ledger-fields", "--db", db).stdout
@@ -48,8 +48,10 @@ def test_two_identical_lines_in_one_file_stay_two_events(ledger: Ledger) -> None
     assert running == ["pending", "running", "running", "failed"]
 
 
-def test_identical_lines_stay_distinct_whatever_the_batch_size(tmp_path: Path) -> None:
-    db = str(tmp_path / "ledger.db")
+def test_identical_lines_stay_distinct_whatever_the_batch_size(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    db = ledger_url
     source = _write(tmp_path / "events.jsonl", LINES)
     assert _import(db, source, "--batch-size", "1")["accepted"] == 4
     assert _import(db, source, "--batch-size", "3")["duplicates"] == 4
@@ -107,8 +109,8 @@ def test_an_event_id_conflict_inside_one_input_rejects_the_second(ledger: Ledger
     assert [o.kind for o in report.outcomes] == ["accepted", "rejected"]
 
 
-def test_export_imported_into_an_empty_store_reproduces_it(tmp_path: Path) -> None:
-    db = str(tmp_path / "first.db")
+def test_export_imported_into_an_empty_store_reproduces_it(tmp_path: Path, ledger_url: str) -> None:
+    db = ledger_url
     copy = str(tmp_path / "second.db")
     events = [
         *LINES,

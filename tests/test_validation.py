@@ -134,8 +134,10 @@ def test_one_bad_line_does_not_block_the_good_ones(busy: Ledger) -> None:
 # -- through the command line ---------------------------------------------------
 
 
-def test_import_writes_each_rejected_line_with_its_code_and_exits_1(tmp_path: Path) -> None:
-    db = str(tmp_path / "ledger.db")
+def test_import_writes_each_rejected_line_with_its_code_and_exits_1(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    db = ledger_url
     lines = [
         json.dumps(event("uipath", "job", "j", "Pending", 0)),
         "{oops",
@@ -157,8 +159,8 @@ def test_import_writes_each_rejected_line_with_its_code_and_exits_1(tmp_path: Pa
     assert "allowed next: Running, Faulted, Stopped" in written[1]["message"]
 
 
-def test_record_reports_one_line_with_the_code_and_no_traceback(tmp_path: Path) -> None:
-    db = str(tmp_path / "ledger.db")
+def test_record_reports_one_line_with_the_code_and_no_traceback(ledger_url: str) -> None:
+    db = ledger_url
     args = ["--model", "uipath", "--type", "job", "--id", "j", "--db", db]
     assert cli("record", *args, "--status", "Pending", "--occurred-at", "2024-05-01T10:00:00Z"
                ).exit_code == 0
@@ -183,8 +185,8 @@ def test_a_forced_transition_is_accepted_and_flagged_in_history_and_views(busy: 
     assert busy.status("openfn", "run", "r-1").status.status == "Pending"
 
 
-def test_a_forced_transition_shows_as_forced_on_the_command_line(tmp_path: Path) -> None:
-    db = str(tmp_path / "ledger.db")
+def test_a_forced_transition_shows_as_forced_on_the_command_line(ledger_url: str) -> None:
+    db = ledger_url
     base = ["--model", "uipath", "--type", "job", "--id", "j", "--db", db]
     cli("record", *base, "--status", "Pending", "--occurred-at", "2024-05-01T10:00:00Z")
     forced = cli("record", *base, "--status", "Successful", "--occurred-at",
@@ -197,8 +199,8 @@ def test_a_forced_transition_shows_as_forced_on_the_command_line(tmp_path: Path)
     assert "FORCED" in table
 
 
-def test_force_without_a_reason_is_rejected_on_the_command_line(tmp_path: Path) -> None:
-    db = str(tmp_path / "ledger.db")
+def test_force_without_a_reason_is_rejected_on_the_command_line(ledger_url: str) -> None:
+    db = ledger_url
     result = cli("record", "--model", "uipath", "--type", "job", "--id", "j", "--status",
                  "Successful", "--occurred-at", "2024-05-01T10:00:00Z", "--force", "--db", db)
     assert result.exit_code == 1

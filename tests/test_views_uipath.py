@@ -5,7 +5,6 @@ That cleanup is an event appended by `status-ledger sweep`, never a view trick."
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from _spec import at, cli, event, fingerprint
@@ -78,9 +77,9 @@ def test_sweep_dry_run_lists_without_appending(ledger: Ledger) -> None:
     [("1700086402", 1_700_086_402), ("2023-11-15T22:13:22Z", "2023-11-15T22:13:22Z")],
 )
 def test_sweep_on_the_command_line_takes_now_as_occurred_at_as_written(
-    tmp_path: Path, now: str, written: int | str
+    ledger_url: str, now: str, written: int | str
 ) -> None:
-    db = str(tmp_path / "ledger.db")
+    db = ledger_url
     with Ledger.open(db) as ledger:
         _job(ledger, "j", ["Pending", "Running", "Terminating"])
     dry = cli("sweep", "--now", now, "--dry-run", "--json", "--db", db)
