@@ -50,14 +50,37 @@ def status_text(registry: ModelRegistry, model: str, type_name: str, status: str
     return Text(status, style=colour or "")
 
 
+# On a narrow terminal nothing is cut off with an ellipsis (an audit must show
+# every character): as many short columns (ids, statuses, timestamps) as fit are
+# kept whole, narrowest first, and the other columns wrap.
+KEEP_WHOLE = 32
+MIN_WRAPPED = 8
+
+
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    cells = [[cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
+              for cell in row] for row in rows]
+    widest = [max([len(name), *(row[i].cell_len for row in cells)])
+              for i, name in enumerate(columns)]
+    out = console()
+    available = out.width - 1 - 3 * len(columns)
+    need = sum(min(w, MIN_WRAPPED) for w in widest)
+    whole: set[int] = set()
+    for i in sorted(range(len(columns)), key=lambda i: widest[i]):
+        extra = widest[i] - min(widest[i], MIN_WRAPPED)
+        if widest[i] > KEEP_WHOLE or need + extra > available:
+            break
+        need += extra
+        whole.add(i)
     grid = Table(title=title, title_justify="left", show_lines=False)
-    for name in columns:
-        grid.add_column(name)
-    for row in rows:
-        grid.add_row(*[cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
-                       for cell in row])
-    console().print(grid)
+    for i, name in enumerate(columns):
+        if i in whole:
+            grid.add_column(name, no_wrap=True, min_width=widest[i])
+        else:
+            grid.add_column(name, overflow="fold")
+    for row in cells:
+        grid.add_row(*row)
+    out.print(grid)
 
 
 def when(value: Any) -> str:
