@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import cached_property
 from typing import Annotated, Any, ClassVar
 
 import orjson
@@ -31,6 +32,7 @@ from ._errors import (
     MissingField,
     UnexpectedField,
 )
+from ._timestamps import to_epoch
 
 SCHEMA_VERSION = 2
 MAX_LINE_BYTES = 1 << 20
