@@ -4,9 +4,11 @@ requests that get a stable code and never a stack trace."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -401,3 +403,16 @@ def test_the_openapi_document_describes_the_event_body_and_the_bearer_scheme(api
     body = schema["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"]
     assert [s.get("type") for s in body["schema"]["anyOf"]] == ["object", "array"]
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_the_service_uses_only_the_public_ledger_api() -> None:
+    root = Path(__file__).resolve().parent.parent / "service"
+    imported = {
+        node.module
+        for path in root.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+    }
+    assert {m for m in imported if m.split(".")[0] in ("ledger", "projections", "cli")} == {
+        "ledger"
+    }
