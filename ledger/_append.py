@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
-from eventsourcing.persistence import StoredEvent
 
 from ._errors import (
     ConcurrencyConflict,
@@ -23,14 +22,13 @@ from ._errors import (
     UnexpectedField,
 )
 from ._event import (
-    MAPPER,
     SCHEMA_VERSION,
-    TOPIC,
     EventInput,
     StatusChanged,
     canonical_json,
     chain_hash,
     content_digest,
+    decode_event,
     derived_event_id,
     parse_line,
     validate_input,
@@ -42,6 +40,7 @@ from ._registry import ModelRegistry
 from ._rules import Slot, check_error_type, check_parent, check_transition
 from ._statusmodel import EntityType
 from ._store import ChainHead, EventStore, NewRecord, Transaction
+from ._streams import StreamCache
 from ._timestamps import now_iso, to_epoch
 
 RawInput = bytes | str | dict[str, Any] | EventInput
@@ -131,6 +130,7 @@ class Appender:
         self.projector = projector
         self.batch_size = batch_size
         self._ordinals: dict[str, int] = {}
+        self.streams = StreamCache()
 
     def run(
         self, inputs: Iterable[RawInput], on_outcome: Callable[[Outcome], None] | None = None
@@ -195,10 +195,16 @@ class Appender:
     def _commit(self, batch: list[Prepared]) -> list[Outcome]:
         for _attempt in range(5):
             try:
-                with self.store.write() as txn:
-                    outcomes, events = self._place(txn, batch)
-                    if self.projector is not None and events:
-                        self.projector.apply(txn, events)
+                try:
+                    with self.store.write() as raw:
+                        txn = self.streams.open(raw)
+                        outcomes, events = self._place(txn, batch)
+                        if self.projector is not None and events:
+                            self.projector.apply(txn, events)
+                except BaseException:
+                    self.streams.clear()
+                    raise
+                self.streams.committed()
                 return outcomes
             except ESIntegrityError:
                 continue
@@ -251,25 +257,21 @@ class Appender:
                 "schema_version": p.schema_version,
             }
             digest = chain_hash(head.hash, body)
-            state = canonical_json({**body, "prev_hash": head.hash, "hash": digest})
+            stored = {**body, "prev_hash": head.hash, "hash": digest}
+            state = canonical_json(stored)
             head = ChainHead(head.seq + 1, digest, recorded_at)
             history.add(Slot(p.at, head.seq, p.status, p.content["occurred_at"], p.forced), p.parent)
             records.append(NewRecord(p.key, history.version, head.seq, p.event_id, p.digest, state))
             known[p.event_id] = (p.digest, head.seq)
-            events.append(_event(p.key, history.version, state))
+            event = decode_event(p.key, history.version, stored)
+            event.__dict__["_occurred_epoch"] = p.at  # parsed once already: seed the cache
+            events.append(event)
             outcomes.append(Outcome(index=p.index, kind="accepted", seq=head.seq, event_id=p.event_id))
         if records:
             for event, notification_id in zip(events, txn.insert(records, head), strict=True):
                 event.notification_id = notification_id
+                self.streams.add(event)
         return outcomes, events
-
-
-def _event(key: str, version: int, state: bytes) -> StatusChanged:
-    event = MAPPER.to_domain_event(
-        StoredEvent(originator_id=key, originator_version=version, topic=TOPIC, state=state)
-    )
-    assert isinstance(event, StatusChanged)
-    return event
 
 
 class _History:
@@ -288,7 +290,7 @@ class _History:
         slots = sorted(
             (
                 Slot(
-                    to_epoch(e.occurred_at),
+                    e.occurred_epoch,
                     e.seq,
                     et.canonical(e.status) or e.status,
                     e.occurred_at,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from functools import cached_property
 from typing import Annotated, Any, ClassVar
 
 import orjson
@@ -79,19 +78,25 @@ class EventInput(BaseModel):
         round trip unchanged: no NaN, no sets, no 65-bit integers, no deep nesting."""
         if value is not None:
             try:
-                canonical_json(value)
+                dumped = canonical_json(value)
             except orjson.JSONEncodeError as exc:
                 raise ValueError(f"not plain JSON: {exc}") from None
-            if not _finite(value):
+            # orjson writes NaN and Infinity as null, so only then is the walk needed.
+            if b"null" in dumped and not _finite(value):
                 raise ValueError("not plain JSON: NaN and Infinity have no JSON form")
         return value
 
     def content(self) -> dict[str, Any]:
-        """The fields as written, minus nulls and the idempotency key."""
+        """The fields as written, minus nulls and the idempotency key. Read straight
+        off the validated fields: `model_dump` would copy them all again per event."""
+        given = self.model_fields_set
         return {
             k: v
-            for k, v in self.model_dump(exclude_unset=True).items()
-            if v is not None and k != "event_id" and not (k == "force" and v is False)
+            for k in WRITTEN_FIELDS
+            if k in given
+            and (v := getattr(self, k)) is not None
+            and k != "event_id"
+            and not (k == "force" and v is False)
         }
 
 
@@ -201,11 +206,15 @@ class StatusChanged:
             state["written_type"] = "attempt"
             state["type"] = "run"
 
-    @cached_property
+    @property
     def occurred_epoch(self) -> float:
         """`occurred_at` in epoch seconds, parsed once: rules and views order by it
-        many times per event."""
-        return to_epoch(self.occurred_at)
+        many times per event. (Not functools.cached_property: on Python 3.11 it takes
+        a lock on every first access, which costs more than the parse.)"""
+        found: float | None = self.__dict__.get("_occurred_epoch")
+        if found is None:
+            found = self.__dict__["_occurred_epoch"] = to_epoch(self.occurred_at)
+        return found
 
     def written(self) -> dict[str, Any]:
         """The fields exactly as stored (before upcasting), ready to export."""

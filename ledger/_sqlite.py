@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
@@ -28,7 +28,7 @@ from ._errors import (
     StoreError,
     StoreFull,
 )
-from ._event import MAPPER, TOPIC, StatusChanged
+from ._event import TOPIC, StatusChanged, decode_event
 from ._store import STORE_FORMAT, ChainHead, Cursor, EventStore, NewRecord, Transaction
 from ._timestamps import now_iso
 
@@ -77,11 +77,7 @@ class _SQLiteCursor(Cursor):
 
 
 def _decode(originator_id: str, version: int, state: bytes) -> StatusChanged:
-    event = MAPPER.to_domain_event(
-        StoredEvent(originator_id=originator_id, originator_version=version, topic=TOPIC, state=state)
-    )
-    assert isinstance(event, StatusChanged)
-    return event
+    return decode_event(originator_id, version, state)
 
 
 class _SQLiteTransaction(Transaction):

@@ -119,8 +119,17 @@ class EntityType(_Spec):
     def is_final(self, status: str) -> bool:
         return status in self.final
 
+    @cached_property
+    def _successors(self) -> dict[str | None, tuple[str, ...]]:
+        """allowed_after of every status, worked out once: the rules ask per event."""
+        return {p: self._allowed_after(p) for p in (None, *self.statuses)}
+
     def allowed_after(self, previous: str | None) -> tuple[str, ...]:
         """The statuses that may follow `previous` (None: the first event)."""
+        found = self._successors.get(previous)
+        return found if found is not None else self._allowed_after(previous)
+
+    def _allowed_after(self, previous: str | None) -> tuple[str, ...]:
         if previous is None:
             return self.initial
         allowed = list(self.transitions.get(previous, ()))
@@ -147,7 +156,7 @@ class EntityType(_Spec):
         def keep(items: Iterable[str]) -> tuple[str, ...]:
             return tuple(s for s in items if s not in dropped)
 
-        return self.model_copy(
+        older = self.model_copy(
             update={
                 "statuses": keep(self.statuses),
                 "initial": keep(self.initial),
@@ -161,6 +170,11 @@ class EntityType(_Spec):
                 "added_in": {},
             }
         )
+        # model_copy copies the instance dict, cached lookups included; the older
+        # type must work them out again from its own statuses.
+        for cached in ("_lookup", "_documented_error_types", "_successors"):
+            older.__dict__.pop(cached, None)
+        return older
 
 
 class LegacyType(_Spec):

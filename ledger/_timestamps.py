@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from ._errors import BadTimestamp
 
@@ -60,8 +62,16 @@ def _parse_rfc3339(text: str) -> float:
 
 
 def now_iso() -> str:
-    """The ledger clock, in UTC with microseconds, as `recorded_at` is written."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """The ledger clock, in UTC with microseconds, as `recorded_at` is written
+    (e.g. 2024-05-01T10:00:00.123456Z). Appends read it once per event, so the
+    date and time of day are formatted once per second, not per call."""
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    return f"{_second(seconds)}.{nanos // 1000:06d}Z"
+
+
+@lru_cache(maxsize=4)
+def _second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def epoch_to_iso(seconds: float) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import EntityType, StatusChanged, StatusRecord, ViewRow, to_epoch
+from ledger import EntityType, StatusChanged, StatusRecord, ViewRow
 
 
 @dataclass(slots=True, frozen=True)
@@ -41,12 +41,12 @@ class Mark:
 
 
 def occurred_order(events: Sequence[StatusChanged]) -> list[StatusChanged]:
-    return sorted(events, key=lambda e: (to_epoch(e.occurred_at), e.seq))
+    return sorted(events, key=lambda e: (e.occurred_epoch, e.seq))
 
 
 def mark_of(et: EntityType, event: StatusChanged) -> Mark:
     return Mark(
-        to_epoch(event.occurred_at),
+        event.occurred_epoch,
         event.seq,
         et.canonical(event.status) or event.status,
         event.occurred_at,

@@ -80,15 +80,14 @@ class ViewProjector:
         if not pending:
             return
         backlog: list[StatusChanged] = []
-        while True:
-            page = [
-                e
-                for e in txn.events_after(tracked, PAGE)
-                if e.notification_id < pending[0].notification_id
-            ]
-            if not page:
-                break
+        # Only ids strictly between the tracking record and the first pending event
+        # can be a backlog; when there are none (the usual case) nothing is read.
+        while tracked < pending[0].notification_id - 1:
+            fetched = txn.events_after(tracked, PAGE)
+            page = [e for e in fetched if e.notification_id < pending[0].notification_id]
             backlog.extend(page)
+            if not page or len(page) < len(fetched):
+                break
             tracked = page[-1].notification_id
         self._update(txn, table.LIVE, [*backlog, *pending], None)
         txn.set_tracking(TRACKING, pending[-1].notification_id)
