@@ -71,7 +71,7 @@ def test_two_processes_creating_the_same_new_store_both_succeed(tmp_path: Path) 
 @pytest.fixture
 def served(tmp_path: Path) -> tuple[Path, int]:
     db = tmp_path / "served.db"
-    entities = 300
+    entities = 200
     with Ledger.open(db) as ledger:
         assert ledger.append(history(entities, 2)).rejected == 0
     return db, entities
