@@ -95,14 +95,14 @@ def _state(ledger: Ledger) -> tuple[Any, ...]:
     return ledger.store.head(), ledger.store.event_id_count(), ledger.views.dump()
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_histories_give_the_same_views_however_they_are_computed(
     ledger: Ledger, data: st.DataObject
 ) -> None:
     book = Book(prefix=f"p{next(RUNS)}-")
-    steps = data.draw(st.integers(5, 30), label="steps")
+    steps = data.draw(st.integers(5, 25), label="steps")
     for _ in range(steps):
         raw = _draw_event(data, ledger, book)
         before = _state(ledger)
