@@ -13,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+import orjson
+
 from ._append import Appender, Projector, RawInput
 from ._errors import InvalidModel, LedgerError, NotFound, UsageError
 from ._event import StatusChanged
@@ -162,11 +164,31 @@ class Ledger:
         except OSError as exc:
             raise UsageError(f"cannot read model file {str(path)!r}: {exc.strerror}") from None
         model = StatusModel.from_toml(text, str(path))
+        stranded = self._stranded_by(model)
+        if stranded is not None:
+            raise InvalidModel(
+                f"{path}: model {model.name!r} would no longer read its stored events "
+                f"({stranded}); nothing was changed. Try a candidate with `replay --models DIR`"
+            )
         self.store.save_model(model.name, model.version, text)
         self.registry = self.registry.with_models([model])
         if self.views is not None:
             self.views = _load_views(self.store, self.registry)
         return model
+
+    def _stranded_by(self, model: StatusModel) -> str | None:
+        """A replacement must still know every type and status its stored events
+        use, or their views would silently vanish on the next rebuild."""
+        if model.name not in self.registry:
+            return None
+        prefix = orjson.dumps([model.name]).decode()[:-1] + ","
+        for event in self.store.streams_with_prefix(prefix):
+            et = model.types.get(event.type)
+            if et is None:
+                return f"seq {event.seq} is a {event.type!r}, a type it drops"
+            if et.canonical(event.status) is None:
+                return f"seq {event.seq} has status {event.status!r}, which it drops"
+        return None
 
     def sweep(self, now: TimeArg = None, *, dry_run: bool = False) -> list[dict[str, Any]]:
         """Append the timeout events the models define (UiPath: Terminating for a
@@ -210,19 +232,16 @@ class Ledger:
         if not rows:
             raise NotFound(f"no {label}" + (f" in {parent}" if parent else ""), entity=label)
         if len(rows) > 1:
-            parents = sorted(r["parent"] for r in rows)
-            raise UsageError(
-                f"{label} exists in several {et.parent.type if et.parent else 'parents'}s "
-                f"({', '.join(parents)}); give --parent",
-                allowed=parents,
-            )
+            raise _ambiguous(et, label, rows)
         return ViewRow.model_validate(rows[0])
 
     def _parent_of(self, model: str, type: str, id: str, parent: str | None) -> str | None:
         if parent is not None:
             return parent
         rows = self._service().row(model, type, id, None)
-        return rows[0]["parent"] if len(rows) == 1 else None
+        if len(rows) > 1:
+            raise _ambiguous(self.registry[model].types[type], f"{model} {type} {id}", rows)
+        return rows[0]["parent"] if rows else None
 
     def list(
         self,
@@ -353,6 +372,16 @@ class Ledger:
         )
         report.models = None if models_dir is None else str(models_dir)
         return report
+
+
+def _ambiguous(et: EntityType, label: str, rows: builtins.list[dict[str, Any]]) -> UsageError:
+    """A group name used in several workflows needs its workflow named."""
+    parents = sorted(r["parent"] for r in rows)
+    return UsageError(
+        f"{label} exists in several {et.parent.type if et.parent else 'parent'}s "
+        f"({', '.join(parents)}); give --parent",
+        allowed=parents,
+    )
 
 
 def _cut(as_of: TimeArg, known_at: TimeArg) -> TimeCut:

@@ -280,6 +280,44 @@ def test_a_model_named_with_sql_is_refused(seeded: Path, tmp_path: Path) -> None
     assert caught.value.code == "invalid_model"
 
 
+HIJACK = 'name = "openfn"\n[types.t]\nstatuses = ["A", "B"]\ninitial = ["A"]\nfinal = ["B"]\n' \
+         '[types.t.transitions]\nA = ["B"]\n'
+
+
+def test_a_model_that_would_strand_stored_events_is_refused(seeded: Path, tmp_path: Path) -> None:
+    """A user model named like a built-in one that has events must still read
+    them; otherwise their views would vanish on the next rebuild."""
+    source = tmp_path / "openfn.toml"
+    source.write_text(HIJACK)
+    with Ledger.open(seeded) as ledger:
+        before = (fingerprint(ledger), ledger.store.saved_models())
+        with pytest.raises(LedgerError) as caught:
+            ledger.add_model(source)
+        assert caught.value.code == "invalid_model"
+        assert (fingerprint(ledger), ledger.store.saved_models()) == before
+    result = cli("models", "add", str(source), "--db", str(seeded))
+    assert result.exit_code == 1
+    one_error_line(result.stderr, "invalid_model")
+    assert_whole(seeded)
+
+
+def test_a_new_version_that_keeps_every_stored_status_replaces_the_old(
+    seeded: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "hostile.toml"
+    source.write_text(SQL_MODEL)
+    newer = tmp_path / "hostile2.toml"
+    newer.write_text(SQL_MODEL.replace("version = 1", "version = 2")
+                     .replace('"done;--"]\ninitial', '"done;--", "later"]\ninitial')
+                     .replace('= ["done;--"]\n', '= ["done;--", "later"]\n'))
+    with Ledger.open(seeded) as ledger:
+        ledger.add_model(source)
+        ledger.record(model="hostile", type="task", id="t", occurred_at=BASE_T,
+                      status="Robert'); DROP TABLE views;--")
+        assert ledger.add_model(newer).version == 2
+    assert_whole(seeded)
+
+
 # -- database files ----------------------------------------------------------
 
 WRITE = ("record", "--model", "uipath", "--type", "job", "--id", "new", "--status", "Pending",
