@@ -15,7 +15,9 @@ models_app = typer.Typer(help="Status models: list, show, add.", no_args_is_help
 
 
 @models_app.command("list")
-def list_models(db: DbOption = None, models: ModelsDirOption = None, json: JsonOption = False) -> None:
+def list_models(
+    db: DbOption = None, models: ModelsDirOption = None, json: JsonOption = False
+) -> None:
     """List the status models this ledger knows.
 
     Example: status-ledger models list
@@ -23,7 +25,8 @@ def list_models(db: DbOption = None, models: ModelsDirOption = None, json: JsonO
     with opened(db, models) as ledger:
         found = list(ledger.registry.values())
     if json:
-        print_json([{"name": m.name, "version": m.version, "title": m.title, "types": list(m.types)} for m in found])
+        print_json([{"name": m.name, "version": m.version, "title": m.title, "types": list(m.types)}
+                    for m in found])
         return
     table("models", ["name", "version", "types", "title"],
           [[m.name, m.version, ", ".join(m.types), m.title] for m in found])
