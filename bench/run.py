@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import shlex
 import shutil
 import sys
@@ -35,6 +36,10 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rss-events", type=int, nargs=2, default=(1_000_000, 2_000_000))
     parser.add_argument("--lookups", type=int, default=5_000)
     parser.add_argument("--no-scale", action="store_true", help="skip lookups and RSS runs")
+    parser.add_argument(
+        "--postgres", default=os.environ.get("STATUS_LEDGER_BENCH_PG"), metavar="URL",
+        help="also measure PostgreSQL ingest and follow latency (bench/postgres.py) on this server",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -131,6 +136,21 @@ def scale(args: argparse.Namespace, work: Path) -> tuple[list[tuple[str, str]], 
     return rows, found
 
 
+def postgres_rows(url: str, events: int) -> list[tuple[str, str]]:
+    """PostgreSQL beside SQLite: the same import command on a scratch database, and
+    how long a `project --follow` worker takes to show a committed event."""
+    from . import postgres
+
+    ingested = postgres.ingest(url, events)
+    follow = postgres.follow_latency(url)
+    return [
+        (f"PostgreSQL: `status-ledger import` of {ingested['events']:,} events (views current)",
+         f"{ingested['seconds']:,.1f} s ({ingested['events_per_second']:,} events/s)"),
+        (f"PostgreSQL: commit to view row via `project --follow` ({follow['samples']} events)",
+         f"median {follow['median_ms']} ms, p95 {follow['p95_ms']} ms, max {follow['max_ms']} ms"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = options(sys.argv[1:] if argv is None else argv)
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -149,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         found = targets(measures)
         del lines
         rows: list[tuple[str, str]] = []
+        if args.postgres:
+            rows += postgres_rows(args.postgres, args.events)
         if not args.no_scale:
-            rows, more = scale(args, work)
+            more_rows, more = scale(args, work)
+            rows += more_rows
             found += more
     finally:
         shutil.rmtree(work, ignore_errors=True)
