@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _spec import event
+from _spec import at, event
 
 from ledger import IllegalTransition, Ledger, LedgerError, ModelRegistry, WrongErrorType
 
@@ -350,3 +350,17 @@ def test_lightning_version_2_only_adds_the_started_stage() -> None:
         assert v1.allowed_after(status) == tuple(
             s for s in v2.types["work"].allowed_after(status) if s != "started"
         )
+
+
+def test_a_group_name_used_in_several_workflows_needs_its_parent_for_every_read(
+    ledger: Ledger,
+) -> None:
+    for workflow in ("wf-a", "wf-b"):
+        ledger.record(**event("osmo", "task_group", "train", "SUBMITTING", 0, parent=workflow))
+    for read in (
+        lambda: ledger.status("osmo", "task_group", "train", as_of=at(5)),
+        lambda: ledger.history("osmo", "task_group", "train"),
+    ):
+        with pytest.raises(LedgerError, match=r"several workflows \(wf-a, wf-b\); give --parent"):
+            read()
+    assert len(ledger.history("osmo", "task_group", "train", parent="wf-b")) == 1
