@@ -13,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+import orjson
+
 from ._append import Appender, Projector, RawInput
 from ._errors import InvalidModel, LedgerError, NotFound, UsageError
 from ._event import StatusChanged
@@ -162,11 +164,31 @@ class Ledger:
         except OSError as exc:
             raise UsageError(f"cannot read model file {str(path)!r}: {exc.strerror}") from None
         model = StatusModel.from_toml(text, str(path))
+        stranded = self._stranded_by(model)
+        if stranded is not None:
+            raise InvalidModel(
+                f"{path}: model {model.name!r} would no longer read its stored events "
+                f"({stranded}); nothing was changed. Try a candidate with `replay --models DIR`"
+            )
         self.store.save_model(model.name, model.version, text)
         self.registry = self.registry.with_models([model])
         if self.views is not None:
             self.views = _load_views(self.store, self.registry)
         return model
+
+    def _stranded_by(self, model: StatusModel) -> str | None:
+        """A replacement must still know every type and status its stored events
+        use, or their views would silently vanish on the next rebuild."""
+        if model.name not in self.registry:
+            return None
+        prefix = orjson.dumps([model.name]).decode()[:-1] + ","
+        for event in self.store.streams_with_prefix(prefix):
+            et = model.types.get(event.type)
+            if et is None:
+                return f"seq {event.seq} is a {event.type!r}, a type it drops"
+            if et.canonical(event.status) is None:
+                return f"seq {event.seq} has status {event.status!r}, which it drops"
+        return None
 
     def sweep(self, now: TimeArg = None, *, dry_run: bool = False) -> list[dict[str, Any]]:
         """Append the timeout events the models define (UiPath: Terminating for a
