@@ -122,7 +122,7 @@ def _state(ledger: Ledger) -> tuple[Any, ...]:
     return ledger.store.head(), ledger.store.event_id_count(), ledger.views.dump()
 
 
-@settings(max_examples=400, deadline=None, derandomize=True,
+@settings(max_examples=300, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(line=lines())
 def test_any_line_is_accepted_or_rejected_with_a_code_and_nothing_else(

@@ -41,6 +41,14 @@ def seeded(tmp_path: Path) -> Iterator[Path]:
     yield db
 
 
+@pytest.fixture
+def seeded_url(ledger_url: str) -> str:
+    """The same, on every backend under test (SQLite, and PostgreSQL in CI)."""
+    with Ledger.open(ledger_url) as ledger:
+        assert ledger.append(history(5)).rejected == 0
+    return ledger_url
+
+
 def _line(**changes: Any) -> bytes:
     return orjson.dumps({**GOOD, **changes})
 
@@ -154,8 +162,8 @@ def test_python_values_json_cannot_carry_are_coded_rejections(
         assert fingerprint(ledger) == before
 
 
-def test_sql_metacharacters_in_every_string_field_are_stored_verbatim(seeded: Path) -> None:
-    with Ledger.open(seeded) as ledger:
+def test_sql_metacharacters_in_every_string_field_are_stored_verbatim(seeded_url: str) -> None:
+    with Ledger.open(seeded_url) as ledger:
         others = ledger.views.dump() if ledger.views else []
         for n, text in enumerate(SQL):
             fields = {
@@ -177,7 +185,7 @@ def test_sql_metacharacters_in_every_string_field_are_stored_verbatim(seeded: Pa
             assert caught.value.code == "not_found"
         assert ledger.views is not None
         assert set(others) <= set(ledger.views.dump())
-    assert_whole(seeded)
+    assert_whole(seeded_url)
 
 
 def test_no_sql_statement_interpolates_anything_but_table_name_constants() -> None:
@@ -215,11 +223,11 @@ final = ["done;--"]
 
 
 def test_sql_metacharacters_in_user_model_status_names_never_reach_sql(
-    seeded: Path, tmp_path: Path
+    seeded_url: str, tmp_path: Path
 ) -> None:
     source = tmp_path / "hostile.toml"
     source.write_text(SQL_MODEL)
-    with Ledger.open(seeded) as ledger:
+    with Ledger.open(seeded_url) as ledger:
         ledger.add_model(source)
         for n, status in enumerate(["Robert'); DROP TABLE views;--", 'x" OR 1=1 --', "done;--"]):
             ledger.record(
@@ -228,10 +236,10 @@ def test_sql_metacharacters_in_user_model_status_names_never_reach_sql(
         assert ledger.status("hostile", "task", "t'--").status.status == "done;--"
         assert [r.id for r in ledger.list("hostile", "task", status="done;--")] == ["t'--"]
         assert ledger.list("hostile", "task", status="' OR '1'='1") == []
-    listed = cli("list", "hostile", "task", "--status", "DONE;--", "--json", "--db", str(seeded))
+    listed = cli("list", "hostile", "task", "--status", "DONE;--", "--json", "--db", seeded_url)
     assert listed.exit_code == 0, listed.output
     assert [r["id"] for r in orjson.loads(listed.stdout)] == ["t'--"]
-    assert_whole(seeded)
+    assert_whole(seeded_url)
 
 
 BASE_T = 1_714_557_600

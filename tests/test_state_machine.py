@@ -187,6 +187,6 @@ class LedgerModel(RuleBasedStateMachine):
 
 
 LedgerModel.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=25, deadline=None, derandomize=True
+    max_examples=15, stateful_step_count=25, deadline=None, derandomize=True
 )
 test_ledger_behaves_like_its_model = LedgerModel.TestCase
