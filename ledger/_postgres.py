@@ -2,12 +2,16 @@
 `stored_events` and `tracking` tables, the ledger's bookkeeping tables and the
 views, written through eventsourcing's `PostgresApplicationRecorder` (psycopg 3).
 
-Several writer processes may share it. Every write transaction first takes
-eventsourcing's `EXCLUSIVE` lock on `stored_events` (the same lock its recorder
-takes to make insert order equal commit order): the hash chain is one sequence,
-so writers queue for the head exactly as SQLite's `BEGIN IMMEDIATE` makes them.
-Readers never wait for it. Notification ids come from a sequence and may skip
-numbers when a writer rolls back; `seq`, in the event itself, never does."""
+Several writer processes may share it. Every write transaction first takes one
+transaction-level advisory lock: the hash chain is one sequence, so writers queue
+for the head exactly as SQLite's `BEGIN IMMEDIATE` makes them, and, as with
+eventsourcing's own table lock, insert order equals commit order, so a reader
+never passes a notification id that a slower transaction fills in later. The
+advisory lock needs no privilege, where eventsourcing's `LOCK TABLE ... EXCLUSIVE`
+needs UPDATE or DELETE on `stored_events`: writers of an audit ledger can be
+left with INSERT and SELECT. Readers never wait for it. Notification ids come
+from a sequence and may skip numbers when a writer rolls back; `seq`, in the
+event itself, never does."""
 
 from __future__ import annotations
 
@@ -81,6 +85,15 @@ INSERT_EVENTS = (
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|[?%]|[^'\"?%-]+|-")
 
 
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock, per purpose."""
+    digest = hashlib.sha256(f"status-ledger:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+WRITER_LOCK = advisory_key("writer")
+
+
 @lru_cache(maxsize=512)
 def translate_sql(sql: str) -> str:
     """Portable '?' placeholders become psycopg's '%s'; a literal '%' is doubled so
@@ -93,12 +106,6 @@ def translate_sql(sql: str) -> str:
         else:
             out.append(token.replace("%", "%%"))
     return "".join(out)
-
-
-def advisory_key(name: str) -> int:
-    """A stable signed 64-bit key for pg_advisory_lock, per purpose."""
-    digest = hashlib.sha256(f"status-ledger:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class _PostgresCursor(Cursor):
@@ -157,7 +164,7 @@ class _PostgresTransaction(Transaction):
         return {event_id: (digest, seq) for event_id, digest, seq in self.raw.fetchall()}
 
     def insert(self, records: Sequence[NewRecord], head: ChainHead) -> list[int]:
-        """Rows as eventsourcing's recorder writes them, under its table lock
+        """Rows as eventsourcing's recorder writes them, under the writer lock
         (already held) and with its NOTIFY on commit. The rows go in as four
         plain arrays rather than its composite-type array, which psycopg can only
         encode in Python (twice the cost of the whole append); WITH ORDINALITY
@@ -288,7 +295,6 @@ class PostgresEventStore(EventStore):
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 pool_size=2,
                 max_overflow=6,
-                lock_timeout=LOCK_TIMEOUT_SECONDS,
                 originator_id_type="text",
                 single_row_tracking=True,
             )
@@ -423,7 +429,8 @@ class PostgresEventStore(EventStore):
     @contextmanager
     def write(self) -> Iterator[Transaction]:
         with self.errors(), self.datastore.get_connection() as conn, conn.transaction():
-            self.recorder._lock_table(conn.cursor())
+            conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
             yield _PostgresTransaction(self, conn)
 
     @contextmanager
