@@ -104,33 +104,35 @@ def import_(
     if file != "-" and not Path(file).is_file():
         raise fail(UsageError(f"no such file: {file}"))
     stream: BinaryIO = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
-    line_numbers: list[int] = []
-    texts: list[bytes] = []
+    in_flight: dict[int, tuple[int, bytes]] = {}
 
     def numbered() -> Iterator[bytes]:
-        number = 0
-        for raw in stream:
-            number += 1
+        """Non-blank lines; each is remembered only until its outcome arrives."""
+        index = 0
+        for number, raw in enumerate(stream, start=1):
             line = raw.rstrip(b"\r\n")
             if line.strip():
-                line_numbers.append(number)
-                texts.append(line)
+                in_flight[index] = (number, line)
+                index += 1
                 yield line
 
     failures: list[dict[str, Any]] = []
 
     def keep(outcome: Outcome) -> None:
+        number, line = in_flight.pop(outcome.index)
         if outcome.error is not None:
             failures.append({
-                "line": line_numbers[outcome.index],
+                "line": number,
                 "code": outcome.error.code,
                 "message": outcome.error.message,
-                "input": texts[outcome.index].decode("utf-8", errors="replace"),
+                "input": line.decode("utf-8", errors="replace"),
             })
 
     try:
         with opened(db, models) as ledger, reported():
-            report = ledger.append(numbered(), batch_size=batch_size, on_outcome=keep)
+            report = ledger.append(
+                numbered(), batch_size=batch_size, on_outcome=keep, keep_outcomes=False
+            )
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

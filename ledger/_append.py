@@ -133,9 +133,12 @@ class Appender:
         self.streams = StreamCache()
 
     def run(
-        self, inputs: Iterable[RawInput], on_outcome: Callable[[Outcome], None] | None = None
+        self,
+        inputs: Iterable[RawInput],
+        on_outcome: Callable[[Outcome], None] | None = None,
+        keep_outcomes: bool = True,
     ) -> AppendReport:
-        report = AppendReport()
+        report = AppendReport(keep=keep_outcomes)
         for batch in self._batches(inputs, report, on_outcome):
             for outcome in self._commit(batch):
                 report.add(outcome)

@@ -140,11 +140,15 @@ class Ledger:
         *,
         batch_size: int = 2000,
         on_outcome: Callable[[Outcome], None] | None = None,
+        keep_outcomes: bool = True,
     ) -> AppendReport:
         """Append many events (dicts, JSON lines or EventInput), in batches of one
-        transaction each; every input gets its own outcome."""
+        transaction each; every input gets its own outcome. For inputs too large to
+        keep every outcome in memory, pass `keep_outcomes=False` and stream them
+        through `on_outcome`: the report then carries only the counts."""
         with self._lock:
-            return Appender(self.store, self.registry, self.views, batch_size).run(events, on_outcome)
+            appender = Appender(self.store, self.registry, self.views, batch_size)
+            return appender.run(events, on_outcome, keep_outcomes)
 
     def record(self, **fields: Any) -> Outcome:
         """Append one event given as keyword arguments; raises its LedgerError if rejected."""

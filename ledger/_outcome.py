@@ -37,8 +37,11 @@ class AppendReport(BaseModel):
     rejected: int = 0
     outcomes: list[Outcome] = Field(default_factory=list)
 
+    keep: bool = Field(default=True, exclude=True)
+
     def add(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
+        if self.keep:
+            self.outcomes.append(outcome)
         if outcome.kind == "accepted":
             self.accepted += 1
         elif outcome.kind == "duplicate":
