@@ -48,8 +48,8 @@ def test_create_prints_the_token_once_and_keeps_only_its_hash(ledger_url: str) -
     assert token not in out
 
 
-def test_create_json_names_the_token(ledger_url: str) -> None:
-    code, out, _ = tokens("create", "auditor", "--role", "reader", "--json", db=ledger_url)
+def test_create_json_names_the_token(sqlite_url: str) -> None:
+    code, out, _ = tokens("create", "auditor", "--role", "reader", "--json", db=sqlite_url)
     assert code == 0
     assert {k: v for k, v in orjson.loads(out).items() if k != "token"} == {
         "name": "auditor", "role": "reader"
@@ -76,9 +76,9 @@ def test_a_revoked_token_no_longer_authenticates_and_its_name_stays_taken(ledger
     ],
 )
 def test_bad_token_commands_fail_with_one_line_and_a_code(
-    ledger_url: str, args: list[str], exit_code: int, error: str
+    sqlite_url: str, args: list[str], exit_code: int, error: str
 ) -> None:
-    code, out, err = tokens(*args, db=ledger_url)
+    code, out, err = tokens(*args, db=sqlite_url)
     assert (code, out) == (exit_code, "")
     assert err.startswith(error) and len(err.splitlines()) == 1
 

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,8 @@ class Site:
     ledger: Ledger
 
 
-@pytest.fixture
-def site(ledger: Ledger) -> Iterator[Site]:
+@contextmanager
+def _site(ledger: Ledger) -> Iterator[Site]:
     report = ledger.append(DEMO)
     assert report.rejected == 0, [o.to_dict() for o in report.outcomes if o.error]
     token = Tokens(ledger.store).create("auditor", "reader")
@@ -66,11 +67,37 @@ def site(ledger: Ledger) -> Iterator[Site]:
 
 
 @pytest.fixture
-def browser(site: Site) -> Iterator[httpx.Client]:
+def site(sqlite_url: str) -> Iterator[Site]:
+    """The demo work order served from SQLite, for what does not depend on the backend."""
+    with Ledger.open(sqlite_url) as ledger, _site(ledger) as served:
+        yield served
+
+
+@pytest.fixture
+def stored_site(ledger: Ledger) -> Iterator[Site]:
+    """The same on every backend, for the pages that read the store."""
+    with _site(ledger) as served:
+        yield served
+
+
+@contextmanager
+def _login(site: Site) -> Iterator[httpx.Client]:
     """A client logged in the way a browser is: through the form, then the cookie."""
     with httpx.Client(base_url=site.url, timeout=30, follow_redirects=True) as client:
         answer = client.post("/ui/login", data={"token": site.token, "next": "/ui"})
         assert answer.status_code == 200
+        yield client
+
+
+@pytest.fixture
+def browser(site: Site) -> Iterator[httpx.Client]:
+    with _login(site) as client:
+        yield client
+
+
+@pytest.fixture
+def stored_browser(stored_site: Site) -> Iterator[httpx.Client]:
+    with _login(stored_site) as client:
         yield client
 
 
@@ -111,8 +138,8 @@ def test_the_cookie_does_not_authorise_the_api(browser: httpx.Client) -> None:
     assert browser.get("/views/openfn/work_order/wo-demo").status_code == 401
 
 
-def test_searching_a_run_id_opens_its_page(browser: httpx.Client) -> None:
-    answer = browser.get("/ui", params={"q": "run-2"})
+def test_searching_a_run_id_opens_its_page(stored_browser: httpx.Client) -> None:
+    answer = stored_browser.get("/ui", params={"q": "run-2"})
     assert str(answer.url).endswith("/ui/openfn/run/run-2?parent=wo-demo")
     text = _text(answer.text)
     assert "openfn run run-2 Success FINAL FORCED" in text
@@ -123,8 +150,10 @@ def test_searching_an_unknown_id_says_so(browser: httpx.Client) -> None:
     assert "No entity has the id “nope”" in _text(browser.get("/ui", params={"q": "nope"}).text)
 
 
-def test_the_work_order_page_shows_its_runs_and_every_transition(browser: httpx.Client) -> None:
-    html = browser.get("/ui/openfn/work_order/wo-demo").text
+def test_the_work_order_page_shows_its_runs_and_every_transition(
+    stored_browser: httpx.Client,
+) -> None:
+    html = stored_browser.get("/ui/openfn/work_order/wo-demo").text
     text = _text(html)
     assert "openfn work_order wo-demo Success" in text
     assert "runs (3)" in text
@@ -137,8 +166,8 @@ def test_the_work_order_page_shows_its_runs_and_every_transition(browser: httpx.
     assert "system:janitor" in text and "heartbeat_timeout" in text
 
 
-def test_as_of_shows_the_work_order_before_its_last_run(browser: httpx.Client) -> None:
-    text = _text(browser.get("/ui/openfn/work_order/wo-demo",
+def test_as_of_shows_the_work_order_before_its_last_run(stored_browser: httpx.Client) -> None:
+    text = _text(stored_browser.get("/ui/openfn/work_order/wo-demo",
                              params={"as_of": "2024-05-01T10:21:00Z"}).text)
     assert "openfn work_order wo-demo Lost" in text
     assert "runs (2)" in text
