@@ -7,6 +7,7 @@ would leave the secret in access logs, browser history and Referer headers."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -24,6 +25,7 @@ from ._errors import Unauthenticated, error_response, http_status
 from ._tokens import Principal
 
 router = APIRouter(include_in_schema=False)
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
 PAGE_SIZE = 50
 LOGIN_BODY_LIMIT = 4096
 
@@ -116,7 +118,10 @@ def search(
         return _login(request)
     registry = ctx.ledger.registry
     query = (q or "").strip()
-    found = _find(ctx, query) if query else []
+    try:
+        found = _find(ctx, query) if _PRINTABLE.match(query) else []
+    except LedgerError as error:
+        return _error(error, principal)
     if len(found) == 1:
         only = found[0]
         return RedirectResponse(entity_url(only.model, only.type, only.id, only.parent), 303)
@@ -190,6 +195,8 @@ def entity(
         return _login(request)
     ledger = ctx.ledger
     as_of, known_at = as_of or None, known_at or None
+    if not _PRINTABLE.match(id):
+        return _error(NotFound(f"no {model} {type} {id!r}"), principal)
     try:
         row = ledger.status(model, type, id, parent=parent or None, as_of=as_of, known_at=known_at)
         entries = ledger.history(

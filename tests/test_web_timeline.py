@@ -188,6 +188,12 @@ def test_an_unknown_entity_page_is_404_with_its_code(browser: httpx.Client) -> N
     assert "not_found" in answer.text
 
 
+def test_control_characters_find_nothing_rather_than_fail(stored_browser: httpx.Client) -> None:
+    search = stored_browser.get("/ui", params={"q": "run-2\x00"})
+    assert search.status_code == 200 and "No entity has the id" in search.text
+    assert stored_browser.get("/ui/openfn/run/run%00-2").status_code == 404
+
+
 def _chromium_or_skip() -> None:
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         if os.environ.get("CI"):
