@@ -72,12 +72,22 @@ def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
     out.print(head)
     details = {"since": row.status.timestamp, "reason": row.status.reason, "message": row.status.message,
                "first seen": row.first_seen, "transitions": row.transitions, "last actor": row.last_actor}
-    for key, value in {**details, **(row.model_extra or {})}.items():
+    extras = dict(sorted((row.model_extra or {}).items()))
+    for key, value in {**details, **extras}.items():
         if value is not None:
-            out.print(f"  {key}: {value}", markup=False)
+            out.print(f"  {key}: {_plain(value)}", markup=False)
     if with_statuses:
         table(None, ["status", "timestamp", "reason", "message", "count"],
               [[s.status, s.timestamp, s.reason, s.message, s.count] for s in row.statuses])
+
+
+def _plain(value: object) -> str:
+    """Lists and maps as people write them, not as Python reprs."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    return str(value)
 
 
 @app.command("list")
