@@ -275,6 +275,7 @@ class PostgresEventStore(EventStore):
 
     def __init__(self, url: str) -> None:
         params = {k: v for k, v in conninfo_to_dict(url).items() if v is not None}
+        params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
         self.params: dict[str, Any] = params
         self.host = str(params.get("host") or "localhost")
         self.port = str(params.get("port") or "5432")
@@ -291,19 +292,21 @@ class PostgresEventStore(EventStore):
                 host=self.host,
                 port=self.port,
                 user=user,
-                password=str(params.get("password") or ""),
+                password="",
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 pool_size=2,
                 max_overflow=6,
+                pre_ping=True,
                 originator_id_type="text",
                 single_row_tracking=True,
             )
-            extra = {
-                k: v for k, v in params.items()
-                if k not in ("host", "port", "dbname", "user", "password")
-            }
-            assert isinstance(self.datastore.pool.kwargs, dict)
-            self.datastore.pool.kwargs.update(extra)
+            # The pool connects with exactly what the URL says (a Unix socket when it
+            # names no host, sslmode and the like), not with the datastore's defaults.
+            pool_kwargs = self.datastore.pool.kwargs
+            assert isinstance(pool_kwargs, dict)
+            for key in ("host", "port", "user", "password"):
+                pool_kwargs.pop(key, None)
+            pool_kwargs.update(params)
             try:
                 self.recorder = PostgresApplicationRecorder(self.datastore)
                 self.tracking_recorder = PostgresTrackingRecorder(
@@ -321,9 +324,7 @@ class PostgresEventStore(EventStore):
     def connect(self) -> psycopg.Connection[TupleRow]:
         """A connection of its own (outside the pool), for probing and for workers."""
         try:
-            return psycopg.connect(
-                **{"connect_timeout": CONNECT_TIMEOUT_SECONDS, **self.params}, autocommit=True
-            )
+            return psycopg.connect(**self.params, autocommit=True)
         except psycopg.Error as exc:
             raise self._translate(exc) from None
 
