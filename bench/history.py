@@ -241,7 +241,11 @@ def generate(
     arrivals.sort()
     lines = [line for _, _, line in arrivals]
     with_ids = [j for j, line in enumerate(lines) if b'"event_id"' in line]
-    for j in sorted(rng.sample(with_ids, duplicates), reverse=True):
+    if duplicates <= len(with_ids):
+        picks = rng.sample(with_ids, duplicates)
+    else:  # few events carry ids (mostly lightning works): some are re-sent twice
+        picks = rng.choices(with_ids, k=duplicates)
+    for j in sorted(picks, reverse=True):
         lines.insert(min(len(lines), j + 1 + rng.randrange(5000)), lines[j])
     summary = Summary(len(lines), events - duplicates, duplicates, late, len(population))
     return lines, summary
