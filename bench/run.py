@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         "waiting for the disk, which is most of what B and D cost.",
         "The machine is shared: other jobs ran during the run, so single runs vary; the table "
         "reports medians of interleaved rounds.",
+        "Where the time goes, and why some targets are out of reach: "
+        "[performance.md](performance.md).",
     ]
     text = render(command, described, measures, found, rows, notes)
     sys.stdout.write(text)
