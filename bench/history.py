@@ -60,8 +60,10 @@ class Summary:
 
 
 def rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(seconds, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
     )
 
 
@@ -126,7 +128,11 @@ def entities(registry: ModelRegistry, count: int, events: int, rng: random.Rando
 
 
 def _family(
-    registry: ModelRegistry, model: str, et: EntityType, out: list[Entity], rng: random.Random,
+    registry: ModelRegistry,
+    model: str,
+    et: EntityType,
+    out: list[Entity],
+    rng: random.Random,
     index: int,
 ) -> int:
     """Add one parent's worth of children (a work order's runs, a workflow's
@@ -211,7 +217,9 @@ def _late(et: EntityType, path: Sequence[str], i: int) -> bool:
 
 
 def generate(
-    events: int = 200_000, entity_count: int = 20_000, seed: int = 7,
+    events: int = 200_000,
+    entity_count: int = 20_000,
+    seed: int = 7,
     registry: ModelRegistry | None = None,
 ) -> tuple[list[bytes], Summary]:
     """The history as JSONL lines in arrival order, and what to expect of it."""

@@ -86,8 +86,13 @@ def follow_latency(server_url: str, samples: int = 50) -> dict[str, Any]:
                 reader.autocommit = True
                 for i in range(samples + 1):
                     job = f"latency-{i}"
-                    writer.record(model="uipath", type="job", id=job, status="Pending",
-                                  occurred_at=1_714_557_600 + i)
+                    writer.record(
+                        model="uipath",
+                        type="job",
+                        id=job,
+                        status="Pending",
+                        occurred_at=1_714_557_600 + i,
+                    )
                     committed = time.perf_counter()
                     while not reader.execute(
                         "SELECT 1 FROM views WHERE model = 'uipath' AND type = 'job' AND id = %s",

@@ -76,7 +76,10 @@ def lookups(db: str, count: int, seed: int) -> dict[str, Any]:
                 latencies.append((time.perf_counter() - started) * 1000)
     cuts = statistics.quantiles(latencies, n=100)
     return {
-        "count": len(latencies), "p50_ms": cuts[49], "p99_ms": cuts[98], "max_ms": max(latencies)
+        "count": len(latencies),
+        "p50_ms": cuts[49],
+        "p99_ms": cuts[98],
+        "max_ms": max(latencies),
     }
 
 

@@ -37,7 +37,9 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--lookups", type=int, default=5_000)
     parser.add_argument("--no-scale", action="store_true", help="skip lookups and RSS runs")
     parser.add_argument(
-        "--postgres", default=os.environ.get("STATUS_LEDGER_BENCH_PG"), metavar="URL",
+        "--postgres",
+        default=os.environ.get("STATUS_LEDGER_BENCH_PG"),
+        metavar="URL",
         help="also measure PostgreSQL ingest and follow latency (bench/postgres.py) on this server",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -112,27 +114,47 @@ def scale(args: argparse.Namespace, work: Path) -> tuple[list[tuple[str, str]], 
             raise RuntimeError(f"the ledger rejected {built['rejected']} generated events")
         rebuilt = ledger_paths.rebuild(store)
         peaks[size] = rebuilt["vmhwm_kb"]
-        rows.append((f"{size:,} events over {summary.entities:,} entities: append without "
-                     "views; rebuild time, peak RSS (RSS after opening)",
-                     f"{size / built['seconds']:,.0f} events/s; {rebuilt['seconds']:,.1f} s "
-                     f"({rebuilt['events'] / rebuilt['seconds']:,.0f} events/s), "
-                     f"{kb_to_mb(rebuilt['vmhwm_kb'])} ({kb_to_mb(rebuilt['rss_before_kb'])})"))
+        rows.append(
+            (
+                f"{size:,} events over {summary.entities:,} entities: append without "
+                "views; rebuild time, peak RSS (RSS after opening)",
+                f"{size / built['seconds']:,.0f} events/s; {rebuilt['seconds']:,.1f} s "
+                f"({rebuilt['events'] / rebuilt['seconds']:,.0f} events/s), "
+                f"{kb_to_mb(rebuilt['vmhwm_kb'])} ({kb_to_mb(rebuilt['rss_before_kb'])})",
+            )
+        )
         if size == args.lookup_events:
             looked = ledger_paths.lookups(store, args.lookups)
-            rows.append((f"`Ledger.status` on the {size:,}-event store "
-                         f"({looked['count']:,} random entities)",
-                         f"p50 {looked['p50_ms']:.3f} ms, p99 {looked['p99_ms']:.3f} ms, "
-                         f"max {looked['max_ms']:.3f} ms"))
+            rows.append(
+                (
+                    f"`Ledger.status` on the {size:,}-event store "
+                    f"({looked['count']:,} random entities)",
+                    f"p50 {looked['p50_ms']:.3f} ms, p99 {looked['p99_ms']:.3f} ms, "
+                    f"max {looked['max_ms']:.3f} ms",
+                )
+            )
             found.append(
                 Target("status lookup p99 (ms)", looked["p99_ms"], "< 1", looked["p99_ms"] < 1)
             )
         store.unlink()
     small, large = args.rss_events
     growth = peaks[large] / peaks[small] - 1
-    found.append(Target(f"rebuild peak RSS growth {small:,} -> {large:,} events", growth,
-                        "<= 0.15", growth <= 0.15))
-    found.append(Target(f"rebuild peak RSS (MB) at {large:,} events", peaks[large] / 1024,
-                        "< 200", peaks[large] / 1024 < 200))
+    found.append(
+        Target(
+            f"rebuild peak RSS growth {small:,} -> {large:,} events",
+            growth,
+            "<= 0.15",
+            growth <= 0.15,
+        )
+    )
+    found.append(
+        Target(
+            f"rebuild peak RSS (MB) at {large:,} events",
+            peaks[large] / 1024,
+            "< 200",
+            peaks[large] / 1024 < 200,
+        )
+    )
     return rows, found
 
 
@@ -144,10 +166,15 @@ def postgres_rows(url: str, events: int) -> list[tuple[str, str]]:
     ingested = postgres.ingest(url, events)
     follow = postgres.follow_latency(url)
     return [
-        (f"PostgreSQL: `status-ledger import` of {ingested['events']:,} events (views current)",
-         f"{ingested['seconds']:,.1f} s ({ingested['events_per_second']:,} events/s)"),
-        (f"PostgreSQL: commit to view row via `project --follow` ({follow['samples']} events)",
-         f"median {follow['median_ms']} ms, p95 {follow['p95_ms']} ms, max {follow['max_ms']} ms"),
+        (
+            f"PostgreSQL: `status-ledger import` of {ingested['events']:,} events (views current)",
+            f"{ingested['seconds']:,.1f} s ({ingested['events_per_second']:,} events/s)",
+        ),
+        (
+            f"PostgreSQL: commit to view row via `project --follow` ({follow['samples']} events)",
+            f"median {follow['median_ms']} ms, p95 {follow['p95_ms']} ms, "
+            f"max {follow['max_ms']} ms",
+        ),
     ]
 
 

@@ -17,16 +17,26 @@ from ledger import DemoResult, Ledger, ViewRow, build_demo
 from ._app import JsonOption, app, reported
 from ._output import console, print_json, status_text, table
 
-VIEWS = [("openfn", "work_order"), ("openfn", "run"), ("osmo", "workflow"),
-         ("osmo", "task_group"), ("uipath", "job"), ("lightning", "work")]
+VIEWS = [
+    ("openfn", "work_order"),
+    ("openfn", "run"),
+    ("osmo", "workflow"),
+    ("osmo", "task_group"),
+    ("uipath", "job"),
+    ("lightning", "work"),
+]
 
 
 @app.command()
 def demo(
     db: Annotated[
         str | None,
-        typer.Option("--db", help="SQLite file to create; only an earlier demo is replaced. "
-                     "[default: ./status-ledger-demo.db]", show_default=False),
+        typer.Option(
+            "--db",
+            help="SQLite file to create; only an earlier demo is replaced. "
+            "[default: ./status-ledger-demo.db]",
+            show_default=False,
+        ),
     ] = None,
     json: JsonOption = False,
 ) -> None:
@@ -52,29 +62,46 @@ def _tour(ledger: Ledger, result: DemoResult) -> None:
     out = console()
     assert result.verify is not None
     out.print(Text(f"Status Ledger demo: {result.events} events in {result.db}", style="bold"))
-    out.print(f"Built in {result.seconds:.2f}s from four systems' documented lifecycles.",
-              markup=False)
+    out.print(
+        f"Built in {result.seconds:.2f}s from four systems' documented lifecycles.", markup=False
+    )
     if result.rejected is not None:
-        out.print("One event was refused, as it should be; nothing was written for it:",
-                  markup=False)
+        out.print(
+            "One event was refused, as it should be; nothing was written for it:", markup=False
+        )
         out.print(f"  {result.rejected.code}: {result.rejected.message}", markup=False)
-    _heading(out, "1. Current views",
-             f"rebuilt from all {result.rebuilt_events} events: "
-             + ("identical to the views kept incrementally."
-                if result.rebuild_identical else "DIFFERENT from the incremental views!"))
+    _heading(
+        out,
+        "1. Current views",
+        f"rebuilt from all {result.rebuilt_events} events: "
+        + (
+            "identical to the views kept incrementally."
+            if result.rebuild_identical
+            else "DIFFERENT from the incremental views!"
+        ),
+    )
     for model, type_name in VIEWS:
         _view_table(ledger, model, type_name)
     _audit(ledger, out, result)
     _seed(out, result)
     _bitemporal(ledger, out, result)
-    _heading(out, "5. Sweep and verify",
-             f"`sweep --now {result.sweep_now}` applied UiPath's 24-hour cleanup rule:")
+    _heading(
+        out,
+        "5. Sweep and verify",
+        f"`sweep --now {result.sweep_now}` applied UiPath's 24-hour cleanup rule:",
+    )
     for action in result.swept:
-        out.print(f"  {action['type']} {action['id']}: {action['message']} -> {action['status']} "
-                  f"(actor {action['actor']}, reason {action['reason']})", markup=False)
+        out.print(
+            f"  {action['type']} {action['id']}: {action['message']} -> {action['status']} "
+            f"(actor {action['actor']}, reason {action['reason']})",
+            markup=False,
+        )
     if result.verify.ok:
-        out.print(f"verify: chain intact: {result.verify.events} events, "
-                  f"head {result.verify.head_hash[:16]}", markup=False)
+        out.print(
+            f"verify: chain intact: {result.verify.events} events, "
+            f"head {result.verify.head_hash[:16]}",
+            markup=False,
+        )
     else:
         out.print(f"verify: chain BROKEN at seq {result.verify.first_broken_seq}", markup=False)
     _next_steps(out, result)
@@ -91,11 +118,24 @@ def _view_table(ledger: Ledger, model: str, type_name: str) -> None:
     rows = ledger.list(model, type_name)
     registry = ledger.registry
     columns = ["id", "parent", "status", "since", "reason", "count", "detail"]
-    cells = [[r.id, r.parent, status_text(registry, model, type_name, r.status.status),
-              r.status.timestamp, r.status.reason, r.status.count, _detail(r)] for r in rows]
+    cells = [
+        [
+            r.id,
+            r.parent,
+            status_text(registry, model, type_name, r.status.status),
+            r.status.timestamp,
+            r.status.reason,
+            r.status.count,
+            _detail(r),
+        ]
+        for r in rows
+    ]
     used = [i for i in range(len(columns)) if any(row[i] not in (None, "") for row in cells)]
-    table(f"{model} {type_name} ({len(rows)})", [columns[i] for i in used],
-          [[row[i] for i in used] for row in cells])
+    table(
+        f"{model} {type_name} ({len(rows)})",
+        [columns[i] for i in used],
+        [[row[i] for i in used] for row in cells],
+    )
 
 
 def _detail(row: ViewRow) -> str:
@@ -109,8 +149,9 @@ def _detail(row: ViewRow) -> str:
     if "runs" in extra:
         parts.append(f"{len(extra['runs'])} run(s), last {extra.get('last_run')}")
     if "groups" in extra:
-        parts.append("; ".join(f"{status}: {', '.join(names)}"
-                               for status, names in extra["groups"].items()))
+        parts.append(
+            "; ".join(f"{status}: {', '.join(names)}" for status, names in extra["groups"].items())
+        )
     if "execution" in extra:
         parts.append(f"execution {extra['execution']}")
     if extra.get("restart_of"):
@@ -120,18 +161,38 @@ def _detail(row: ViewRow) -> str:
 
 def _audit(ledger: Ledger, out: Console, result: DemoResult) -> None:
     work_order = result.audited_work_order
-    _heading(out, f"2. Audit: every transition of work order {work_order}",
-             "Who moved it, when, why; a transition the model forbids is recorded only "
-             "when forced, with a reason, and flagged forever.")
+    _heading(
+        out,
+        f"2. Audit: every transition of work order {work_order}",
+        "Who moved it, when, why; a transition the model forbids is recorded only "
+        "when forced, with a reason, and flagged forever.",
+    )
     entries = ledger.history("openfn", "work_order", work_order)
-    table(None, ["seq", "run", "status", "occurred_at", "actor", "reason", "forced"],
-          [[e.seq, e.id,
-            _as_written(status_text(ledger.registry, e.model, e.type, e.status), e.written_status),
-            e.occurred_at, e.actor, e.reason, "FORCED" if e.forced else ""] for e in entries])
+    table(
+        None,
+        ["seq", "run", "status", "occurred_at", "actor", "reason", "forced"],
+        [
+            [
+                e.seq,
+                e.id,
+                _as_written(
+                    status_text(ledger.registry, e.model, e.type, e.status), e.written_status
+                ),
+                e.occurred_at,
+                e.actor,
+                e.reason,
+                "FORCED" if e.forced else "",
+            ]
+            for e in entries
+        ],
+    )
     for e in entries:
         if e.forced:
-            out.print(f"FORCED: seq {e.seq} moved run {e.id} to {e.status}; actor {e.actor}, "
-                      f"reason {e.reason}: {e.message}", markup=False)
+            out.print(
+                f"FORCED: seq {e.seq} moved run {e.id} to {e.status}; actor {e.actor}, "
+                f"reason {e.reason}: {e.message}",
+                markup=False,
+            )
 
 
 def _as_written(text: Text, written: str | None) -> Text:
@@ -141,36 +202,55 @@ def _as_written(text: Text, written: str | None) -> Text:
 
 
 def _seed(out: Console, result: DemoResult) -> None:
-    _heading(out, "3. Lightning: seed 004's example, fed one delta at a time",
-             "What the Flow prints (print(self.work.status)), as the document shows it:")
+    _heading(
+        out,
+        "3. Lightning: seed 004's example, fed one delta at a time",
+        "What the Flow prints (print(self.work.status)), as the document shows it:",
+    )
     for word, line in result.seed_status_lines:
         out.print(word, markup=False)
         out.print(line, markup=False)
-    out.print("And the statuses of the current execution (print(self.work.statuses)):",
-              markup=False)
+    out.print(
+        "And the statuses of the current execution (print(self.work.statuses)):", markup=False
+    )
     for line in result.seed_statuses_lines:
         out.print(line, markup=False)
 
 
 def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
     work_order = result.retried_work_order
-    _heading(out, f"4. What did we know, and when? Work order {work_order}",
-             f"Its first run failed; the retry's events were delivered after "
-             f"{result.known_before_late}, and one of them (`started`) arrived after its "
-             "own Success: a late event, placed where it occurred.")
+    _heading(
+        out,
+        f"4. What did we know, and when? Work order {work_order}",
+        f"Its first run failed; the retry's events were delivered after "
+        f"{result.known_before_late}, and one of them (`started`) arrived after its "
+        "own Success: a late event, placed where it occurred.",
+    )
     questions: Sequence[tuple[str, str, dict[str, str]]] = [
         ("now", "", {}),
-        ("as it happened at 10:23 (occurred by)", f"--as-of {result.as_of}",
-         {"as_of": result.as_of}),
-        ("as the ledger knew it before the retry arrived (recorded by)",
-         f"--known-at {result.known_before_late}", {"known_at": result.known_before_late}),
+        (
+            "as it happened at 10:23 (occurred by)",
+            f"--as-of {result.as_of}",
+            {"as_of": result.as_of},
+        ),
+        (
+            "as the ledger knew it before the retry arrived (recorded by)",
+            f"--known-at {result.known_before_late}",
+            {"known_at": result.known_before_late},
+        ),
     ]
     rows = []
     for question, flag, cut in questions:
         row = ledger.status("openfn", "work_order", work_order, **cut)
-        rows.append([question, flag,
-                     status_text(ledger.registry, "openfn", "work_order", row.status.status),
-                     row.status.timestamp, row.transitions])
+        rows.append(
+            [
+                question,
+                flag,
+                status_text(ledger.registry, "openfn", "work_order", row.status.status),
+                row.status.timestamp,
+                row.transitions,
+            ]
+        )
     table(None, ["question", "option", "status", "since", "transitions"], rows)
 
 
@@ -210,7 +290,8 @@ def _summary(ledger: Ledger, result: DemoResult) -> dict[str, Any]:
         "swept": result.swept,
         "rebuild_identical": result.rebuild_identical,
         "verify": result.verify.model_dump(),
-        "views": {f"{m}/{t}": [r.model_dump(mode="json") for r in ledger.list(m, t)]
-                  for m, t in VIEWS},
+        "views": {
+            f"{m}/{t}": [r.model_dump(mode="json") for r in ledger.list(m, t)] for m, t in VIEWS
+        },
         "next": next_commands(result),
     }

@@ -25,11 +25,18 @@ def list_models(
     with opened(db, models) as ledger:
         found = list(ledger.registry.values())
     if json:
-        print_json([{"name": m.name, "version": m.version, "title": m.title, "types": list(m.types)}
-                    for m in found])
+        print_json(
+            [
+                {"name": m.name, "version": m.version, "title": m.title, "types": list(m.types)}
+                for m in found
+            ]
+        )
         return
-    table("models", ["name", "version", "types", "title"],
-          [[m.name, m.version, ", ".join(m.types), m.title] for m in found])
+    table(
+        "models",
+        ["name", "version", "types", "title"],
+        [[m.name, m.version, ", ".join(m.types), m.title] for m in found],
+    )
 
 
 @models_app.command("show")
@@ -62,8 +69,14 @@ def show_model(
         if et.derived and not et.written:
             out.print(f"\n{et.name}: derived ({et.derived}) from {et.child}", markup=False)
             continue
-        rows = [[s if s not in et.initial else f"{s} (initial)", "final" if et.is_final(s) else "",
-                 ", ".join(et.allowed_after(s)) or "-"] for s in et.writable_statuses]
+        rows = [
+            [
+                s if s not in et.initial else f"{s} (initial)",
+                "final" if et.is_final(s) else "",
+                ", ".join(et.allowed_after(s)) or "-",
+            ]
+            for s in et.writable_statuses
+        ]
         table(f"{model.name} {et.name}", ["status", "", "may move to"], rows)
 
 

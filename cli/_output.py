@@ -58,10 +58,16 @@ MIN_WRAPPED = 8
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    cells = [[cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
-              for cell in row] for row in rows]
-    widest = [max([len(name), *(row[i].cell_len for row in cells)])
-              for i, name in enumerate(columns)]
+    cells = [
+        [
+            cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
+            for cell in row
+        ]
+        for row in rows
+    ]
+    widest = [
+        max([len(name), *(row[i].cell_len for row in cells)]) for i, name in enumerate(columns)
+    ]
     out = console()
     available = out.width - 1 - 3 * len(columns)
     need = sum(min(w, MIN_WRAPPED) for w in widest)

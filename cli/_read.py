@@ -61,7 +61,11 @@ def status(
 
 def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
     out = console()
-    head = Text(f"{row.model} {row.type} {row.id}" + (f" (parent {row.parent})" if row.parent else "") + ": ")
+    head = Text(
+        f"{row.model} {row.type} {row.id}"
+        + (f" (parent {row.parent})" if row.parent else "")
+        + ": "
+    )
     head.append_text(coloured)
     if row.status.count > 1:
         head.append(f" x{row.status.count}")
@@ -70,15 +74,24 @@ def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
     if row.forced:
         head.append(" [forced]")
     out.print(head)
-    details = {"since": row.status.timestamp, "reason": row.status.reason, "message": row.status.message,
-               "first seen": row.first_seen, "transitions": row.transitions, "last actor": row.last_actor}
+    details = {
+        "since": row.status.timestamp,
+        "reason": row.status.reason,
+        "message": row.status.message,
+        "first seen": row.first_seen,
+        "transitions": row.transitions,
+        "last actor": row.last_actor,
+    }
     extras = dict(sorted((row.model_extra or {}).items()))
     for key, value in {**details, **extras}.items():
         if value is not None:
             out.print(f"  {key}: {_plain(value)}", markup=False)
     if with_statuses:
-        table(None, ["status", "timestamp", "reason", "message", "count"],
-              [[s.status, s.timestamp, s.reason, s.message, s.count] for s in row.statuses])
+        table(
+            None,
+            ["status", "timestamp", "reason", "message", "count"],
+            [[s.status, s.timestamp, s.reason, s.message, s.count] for s in row.statuses],
+        )
 
 
 def _plain(value: object) -> str:
@@ -94,7 +107,9 @@ def _plain(value: object) -> str:
 def list_(
     model: ModelArg,
     type: TypeArg,
-    status: Annotated[str | None, typer.Option("--status", help="Only rows in this status.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only rows in this status.")
+    ] = None,
     parent: ParentOption = None,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
@@ -108,8 +123,9 @@ def list_(
     Example: status-ledger list openfn run --status Failed
     """
     with opened(db, models) as ledger, reported():
-        rows = ledger.list(model, type, status=status, parent=parent, as_of=as_of,
-                           known_at=known_at, limit=limit)
+        rows = ledger.list(
+            model, type, status=status, parent=parent, as_of=as_of, known_at=known_at, limit=limit
+        )
         registry = ledger.registry
     if json:
         print_json([r.model_dump(mode="json") for r in rows])
@@ -117,9 +133,19 @@ def list_(
     table(
         f"{model} {type} ({len(rows)})",
         ["id", "parent", "status", "since", "reason", "count", "final", "forced"],
-        [[r.id, r.parent, status_text(registry, model, type, r.status.status), when(r.status.timestamp),
-          r.status.reason, r.status.count, "yes" if r.final else "", "forced" if r.forced else ""]
-         for r in rows],
+        [
+            [
+                r.id,
+                r.parent,
+                status_text(registry, model, type, r.status.status),
+                when(r.status.timestamp),
+                r.status.reason,
+                r.status.count,
+                "yes" if r.final else "",
+                "forced" if r.forced else "",
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -150,11 +176,31 @@ def history(
         return
     table(
         f"history of {model} {type} {id}",
-        ["seq", "entity", "status", "occurred_at", "recorded_at", "actor", "reason", "forced", "hash"],
-        [[e.seq, f"{e.type} {e.id}" + (f" (as {e.written_type})" if e.written_type else ""),
-          _written(status_text(registry, e.model, e.type, e.status), e.written_status),
-          e.occurred_at, e.recorded_at, e.actor, e.reason, "FORCED" if e.forced else "", e.hash[:12]]
-         for e in entries],
+        [
+            "seq",
+            "entity",
+            "status",
+            "occurred_at",
+            "recorded_at",
+            "actor",
+            "reason",
+            "forced",
+            "hash",
+        ],
+        [
+            [
+                e.seq,
+                f"{e.type} {e.id}" + (f" (as {e.written_type})" if e.written_type else ""),
+                _written(status_text(registry, e.model, e.type, e.status), e.written_status),
+                e.occurred_at,
+                e.recorded_at,
+                e.actor,
+                e.reason,
+                "FORCED" if e.forced else "",
+                e.hash[:12],
+            ]
+            for e in entries
+        ],
     )
 
 
@@ -196,6 +242,8 @@ def verify(db: DbOption = None, json: JsonOption = False) -> None:
     elif report.ok:
         console().print(f"chain intact: {report.events} events, head {report.head_hash[:16]}")
     else:
-        console().print(f"chain BROKEN at seq {report.first_broken_seq}: {report.problem}", markup=False)
+        console().print(
+            f"chain BROKEN at seq {report.first_broken_seq}: {report.problem}", markup=False
+        )
     if not report.ok:
         raise typer.Exit(1)

@@ -50,27 +50,36 @@ def replay(
 
 
 def _print(report: ReplayReport, limit: int) -> None:
-    candidate = " and ".join(
-        part for part in (
-            f"models from {report.models}" if report.models else "",
-            f"projections from {report.projections}" if report.projections else "",
-        ) if part
-    ) or "the installed models and projections"
+    candidate = (
+        " and ".join(
+            part
+            for part in (
+                f"models from {report.models}" if report.models else "",
+                f"projections from {report.projections}" if report.projections else "",
+            )
+            if part
+        )
+        or "the installed models and projections"
+    )
     print(f"replayed {report.events} events with {candidate}")
     if report.unprojected:
         print(f"({report.unprojected} newer events are not in the live views yet; left out)")
     print(f"{'view':<24} {'live':>6} {'candidate':>9} {'added':>6} {'removed':>7} {'changed':>7}")
     for v in report.views:
-        print(f"{v.view:<24} {v.live_rows:>6} {v.candidate_rows:>9} {v.added:>6} {v.removed:>7} "
-              f"{v.changed:>7}")
+        print(
+            f"{v.view:<24} {v.live_rows:>6} {v.candidate_rows:>9} {v.added:>6} {v.removed:>7} "
+            f"{v.changed:>7}"
+        )
     if report.identical:
         print("identical: no view row differs and no event would be rejected")
         return
     differing = sum(1 for v in report.views if v.differs)
     rows = len(report.differences)
-    print(f"{_count(rows, 'row')} {'differs' if rows == 1 else 'differ'} in "
-          f"{_count(differing, 'view')}; "
-          f"{_count(len(report.rejected), 'event')} would be rejected")
+    print(
+        f"{_count(rows, 'row')} {'differs' if rows == 1 else 'differ'} in "
+        f"{_count(differing, 'view')}; "
+        f"{_count(len(report.rejected), 'event')} would be rejected"
+    )
     if report.differences:
         print("first differences:" if len(report.differences) > limit else "differences:")
         for diff in report.differences[:limit]:

@@ -75,8 +75,11 @@ def tokens_list(db: DbOption = None, json: JsonOption = False) -> None:
     if json:
         print_json([t.model_dump() for t in found])
         return
-    table("tokens", ["name", "role", "created", "revoked"],
-          [[t.name, t.role, t.created_at, t.revoked_at or ""] for t in found])
+    table(
+        "tokens",
+        ["name", "role", "created", "revoked"],
+        [[t.name, t.role, t.created_at, t.revoked_at or ""] for t in found],
+    )
 
 
 @tokens_app.command("revoke")

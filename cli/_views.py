@@ -17,7 +17,9 @@ from ._output import console, print_json
 
 @app.command()
 def rebuild(
-    view: Annotated[str | None, typer.Option("--view", help="Only this view, e.g. openfn/run.")] = None,
+    view: Annotated[
+        str | None, typer.Option("--view", help="Only this view, e.g. openfn/run.")
+    ] = None,
     db: DbOption = None,
     models: ModelsDirOption = None,
     json: JsonOption = False,
@@ -31,8 +33,11 @@ def rebuild(
         if sys.stderr.isatty() and not json:
             with Progress(console=console(stderr=True), transient=True) as bar:
                 task = bar.add_task("rebuilding", total=None)
-                upto = ledger.rebuild(view, progress=lambda done, total: bar.update(task, completed=done, total=total))
+                upto = ledger.rebuild(
+                    view, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                )
         else:
+
             def plain(done: int, total: int) -> None:
                 if not json:
                     print(f"rebuilt {done}/{total} events", file=sys.stderr)

@@ -26,9 +26,13 @@ def init(db: DbOption = None, json: JsonOption = False) -> None:
     with opened(db) as ledger:
         head = ledger.store.head()
         if json:
-            print_json({"db": ledger.store.url, "backend": ledger.store.backend, "events": head.seq})
+            print_json(
+                {"db": ledger.store.url, "backend": ledger.store.backend, "events": head.seq}
+            )
         else:
-            console().print(f"ledger ready at {ledger.store.url} ({ledger.store.backend}, {head.seq} events)")
+            console().print(
+                f"ledger ready at {ledger.store.url} ({ledger.store.backend}, {head.seq} events)"
+            )
 
 
 @app.command()
@@ -42,10 +46,14 @@ def record(
     execution: Annotated[str | None, typer.Option(help="Lightning execution id.")] = None,
     reason: Annotated[str | None, typer.Option(help="Short machine reason.")] = None,
     message: Annotated[str | None, typer.Option(help="Human message.")] = None,
-    actor: Annotated[str | None, typer.Option(help="Who caused it (user or system:<component>).")] = None,
+    actor: Annotated[
+        str | None, typer.Option(help="Who caused it (user or system:<component>).")
+    ] = None,
     event_id: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
     attributes: Annotated[str | None, typer.Option(help="JSON object kept verbatim.")] = None,
-    force: Annotated[bool, typer.Option(help="Record a transition the model forbids (needs --reason).")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Record a transition the model forbids (needs --reason).")
+    ] = False,
     db: DbOption = None,
     models: ModelsDirOption = None,
     json: JsonOption = False,
@@ -53,11 +61,19 @@ def record(
     """Append one status change.
 
     Example: status-ledger record --model uipath --type job --id j-1 --status Pending --occurred-at 2024-05-01T10:00:00Z
-    """
+    """  # noqa: E501 - the example is one runnable command
     event: dict[str, Any] = {
-        "model": model, "type": type, "id": id, "status": status,
-        "occurred_at": _timestamp(occurred_at), "parent": parent, "execution": execution,
-        "reason": reason, "message": message, "actor": actor, "event_id": event_id,
+        "model": model,
+        "type": type,
+        "id": id,
+        "status": status,
+        "occurred_at": _timestamp(occurred_at),
+        "parent": parent,
+        "execution": execution,
+        "reason": reason,
+        "message": message,
+        "actor": actor,
+        "event_id": event_id,
         "force": True if force else None,
     }
     if attributes is not None:
@@ -122,12 +138,14 @@ def import_(
     def keep(outcome: Outcome) -> None:
         number, line = in_flight.pop(outcome.index)
         if outcome.error is not None:
-            failures.append({
-                "line": number,
-                "code": outcome.error.code,
-                "message": outcome.error.message,
-                "input": line.decode("utf-8", errors="replace"),
-            })
+            failures.append(
+                {
+                    "line": number,
+                    "code": outcome.error.code,
+                    "message": outcome.error.message,
+                    "input": line.decode("utf-8", errors="replace"),
+                }
+            )
 
     _fewer_collections()
     try:
@@ -147,13 +165,16 @@ def import_(
         print_json(report.counts())
     else:
         console().print(
-            f"accepted {report.accepted}, duplicates {report.duplicates}, rejected {report.rejected}"
+            f"accepted {report.accepted}, duplicates {report.duplicates}, "
+            f"rejected {report.rejected}"
         )
         err = console(stderr=True)
         for item in failures[:10]:
             err.print(f"line {item['line']}: {item['code']}: {item['message']}", markup=False)
         if len(failures) > 10:
-            err.print(f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)"))
+            err.print(
+                f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")
+            )
     if report.rejected:
         raise typer.Exit(1)
 
@@ -170,7 +191,9 @@ def _fewer_collections() -> None:
 @app.command()
 def sweep(
     now: Annotated[str | None, typer.Option(help="The sweep's clock (default: now).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be appended.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be appended.")
+    ] = False,
     db: DbOption = None,
     models: ModelsDirOption = None,
     json: JsonOption = False,
@@ -192,5 +215,8 @@ def sweep(
     table(
         "would append" if dry_run else "appended",
         ["model", "type", "id", "status", "reason", "occurred_at"],
-        [[a["model"], a["type"], a["id"], a["status"], a["reason"], a["occurred_at"]] for a in actions],
+        [
+            [a["model"], a["type"], a["id"], a["status"], a["reason"], a["occurred_at"]]
+            for a in actions
+        ],
     )

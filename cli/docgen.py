@@ -20,8 +20,15 @@ from typer.testing import CliRunner
 from . import app
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
-HELP_ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None,
-            "PY_COLORS": None, "GITHUB_ACTIONS": None, "STATUS_LEDGER_DB": None}
+HELP_ENV = {
+    "COLUMNS": "100",
+    "NO_COLOR": "1",
+    "TERM": "dumb",
+    "FORCE_COLOR": None,
+    "PY_COLORS": None,
+    "GITHUB_ACTIONS": None,
+    "STATUS_LEDGER_DB": None,
+}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 HEADER = """\

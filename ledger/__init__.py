@@ -1,12 +1,11 @@
 """Status Ledger: an event-sourced, hash-chained ledger of status changes.
 
-    from ledger import Ledger
-    with Ledger.open("status-ledger.db") as ledger:
-        ledger.record(model="uipath", type="job", id="j-1", status="Pending",
-                      occurred_at="2024-05-01T10:00:00Z")
+Start with `Ledger.open(PATH_OR_URL)` (a context manager); docs/python-api.md
+shows recording, bulk loading, reading views and handling errors.
 """
 
-from ._outcome import AppendReport, Outcome
+from ._demo import DemoResult, build_demo
+from ._diagram import model_diagram
 from ._errors import (
     BadJson,
     BadTimestamp,
@@ -37,12 +36,11 @@ from ._errors import (
     UsageError,
     WrongErrorType,
 )
-from ._demo import DemoResult, build_demo
-from ._diagram import model_diagram
 from ._event import EventInput, StatusChanged, canonical_json
 from ._history import HistoryEntry
 from ._identity import stream_key
 from ._ledger import Ledger, ViewService
+from ._outcome import AppendReport, Outcome
 from ._registry import ModelRegistry
 from ._replayreport import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
 from ._revalidate import rejected_events

@@ -230,13 +230,17 @@ class Appender:
                     conflict = EventIdConflict(
                         f"{p.label}: event_id {p.event_id!r} is already used by seq {seq} "
                         "with different content",
-                        entity=p.label, event_id=p.event_id, seq=seq,
+                        entity=p.label,
+                        event_id=p.event_id,
+                        seq=seq,
                     )
                     outcomes.append(
                         Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=conflict)
                     )
                 else:
-                    outcomes.append(Outcome(index=p.index, kind="duplicate", seq=seq, event_id=p.event_id))
+                    outcomes.append(
+                        Outcome(index=p.index, kind="duplicate", seq=seq, event_id=p.event_id)
+                    )
                 continue
             history = histories.get(p.key)
             if history is None:
@@ -247,7 +251,9 @@ class Appender:
                 if not p.forced:
                     check_transition(p.et, p.label, history.slots, p.at, p.status)
             except LedgerError as error:
-                outcomes.append(Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=error))
+                outcomes.append(
+                    Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=error)
+                )
                 continue
             now = now_iso()
             recorded_at = now if now > head.recorded_at else head.recorded_at
@@ -263,13 +269,17 @@ class Appender:
             stored = {**body, "prev_hash": head.hash, "hash": digest}
             state = canonical_json(stored)
             head = ChainHead(head.seq + 1, digest, recorded_at)
-            history.add(Slot(p.at, head.seq, p.status, p.content["occurred_at"], p.forced), p.parent)
+            history.add(
+                Slot(p.at, head.seq, p.status, p.content["occurred_at"], p.forced), p.parent
+            )
             records.append(NewRecord(p.key, history.version, head.seq, p.event_id, p.digest, state))
             known[p.event_id] = (p.digest, head.seq)
             event = decode_event(p.key, history.version, stored)
             event.__dict__["_occurred_epoch"] = p.at  # parsed once already: seed the cache
             events.append(event)
-            outcomes.append(Outcome(index=p.index, kind="accepted", seq=head.seq, event_id=p.event_id))
+            outcomes.append(
+                Outcome(index=p.index, kind="accepted", seq=head.seq, event_id=p.event_id)
+            )
         if records:
             for event, notification_id in zip(events, txn.insert(records, head), strict=True):
                 event.notification_id = notification_id

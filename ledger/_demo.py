@@ -87,9 +87,13 @@ def flow_word(row: ViewRow) -> str:
     extra = row.model_extra or {}
     if not extra.get("has_started"):
         return "NOT STARTED"
-    for flag, word in (("is_pending", "PENDING"), ("is_running", "RUNNING"),
-                       ("has_succeeded", "SUCCESS"), ("has_failed", "FAILED"),
-                       ("has_stopped", "STOPPED")):
+    for flag, word in (
+        ("is_pending", "PENDING"),
+        ("is_running", "RUNNING"),
+        ("has_succeeded", "SUCCESS"),
+        ("has_failed", "FAILED"),
+        ("has_stopped", "STOPPED"),
+    ):
         if extra.get(flag):
             return word
     return row.status.status.upper()

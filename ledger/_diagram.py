@@ -22,8 +22,9 @@ def model_diagram(model: StatusModel, kind: str) -> str:
         return "\n".join(_mermaid(model)) + "\n"
     if kind == "dot":
         return "\n".join(_dot(model)) + "\n"
-    raise UsageError(f"unknown diagram kind {kind!r}; choose one of: {', '.join(KINDS)}",
-                     allowed=list(KINDS))
+    raise UsageError(
+        f"unknown diagram kind {kind!r}; choose one of: {', '.join(KINDS)}", allowed=list(KINDS)
+    )
 
 
 def _edges(et: EntityType) -> Iterator[tuple[str | None, str]]:
@@ -79,7 +80,7 @@ def _dot(model: StatusModel) -> Iterator[str]:
         start = _quote(f"{et.name}/[start]")
         yield f"  subgraph {_quote(f'cluster_{et.name}')} {{"
         yield f"    label={_quote(et.name)};"
-        yield f"    {start} [shape=point, label=\"\"];"
+        yield f'    {start} [shape=point, label=""];'
         for status in et.writable_statuses:
             final = ", peripheries=2" if et.is_final(status) else ""
             yield f"    {_quote(f'{et.name}/{status}')} [label={_quote(status)}{final}];"

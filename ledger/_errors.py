@@ -79,9 +79,7 @@ class EntityRuleViolation(InvalidEvent):
         allowed: Sequence[str],
         **details: Any,
     ) -> None:
-        super().__init__(
-            message, entity=entity, current=current, allowed=list(allowed), **details
-        )
+        super().__init__(message, entity=entity, current=current, allowed=list(allowed), **details)
         self.entity = entity
         self.current = current
         self.allowed = list(allowed)

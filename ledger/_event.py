@@ -46,8 +46,19 @@ ShortText = Annotated[StrictStr, Field(max_length=256, pattern=rf"^[^{_UNPRINTAB
 LongText = Annotated[StrictStr, Field(max_length=65536)]
 
 WRITTEN_FIELDS = (
-    "model", "type", "id", "status", "occurred_at", "parent", "execution",
-    "reason", "message", "actor", "event_id", "attributes", "force",
+    "model",
+    "type",
+    "id",
+    "status",
+    "occurred_at",
+    "parent",
+    "execution",
+    "reason",
+    "message",
+    "actor",
+    "event_id",
+    "attributes",
+    "force",
 )
 LEDGER_FIELDS = ("seq", "version", "recorded_at", "schema_version", "prev_hash", "hash")
 

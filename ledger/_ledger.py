@@ -56,7 +56,9 @@ class ViewService(Projector, Protocol):
         progress: Callable[[int, int], None] | None = ...,
     ) -> int: ...
 
-    def row(self, model: str, type_name: str, entity_id: str, parent: str | None) -> list[dict[str, Any]]: ...
+    def row(
+        self, model: str, type_name: str, entity_id: str, parent: str | None
+    ) -> list[dict[str, Any]]: ...
 
     def rows(self, model: str, type_name: str, **filters: Any) -> list[dict[str, Any]]: ...
 
@@ -93,7 +95,9 @@ def _time(value: TimeArg) -> float | None:
 class Ledger:
     """An event store, its status models and its views, opened together."""
 
-    def __init__(self, store: EventStore, registry: ModelRegistry, views: ViewService | None) -> None:
+    def __init__(
+        self, store: EventStore, registry: ModelRegistry, views: ViewService | None
+    ) -> None:
         self.store = store
         self.registry = registry
         self.views = views
@@ -128,7 +132,10 @@ class Ledger:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -228,7 +235,13 @@ class Ledger:
         label = f"{model} {type} {id}"
         service = self._service()
         if as_of is not None or known_at is not None:
-            row = service.row_at(model, type, id, parent or self._parent_of(model, type, id, parent), _cut(as_of, known_at))
+            row = service.row_at(
+                model,
+                type,
+                id,
+                parent or self._parent_of(model, type, id, parent),
+                _cut(as_of, known_at),
+            )
             if row is None:
                 raise NotFound(f"{label} did not exist at that time", entity=label)
             return row
@@ -269,7 +282,9 @@ class Ledger:
             wanted = status
         service = self._service()
         if as_of is None and known_at is None:
-            rows = service.rows(model, type, status=wanted, parent=parent, limit=limit, offset=offset)
+            rows = service.rows(
+                model, type, status=wanted, parent=parent, limit=limit, offset=offset
+            )
             return [ViewRow.model_validate(r) for r in rows]
         cut = _cut(as_of, known_at)
         result = []

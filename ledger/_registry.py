@@ -72,8 +72,7 @@ class ModelRegistry(Mapping[str, StatusModel]):
         et = model.types.get(type_name)
         if et is None:
             raise UnknownType(
-                f"model {model_name!r} has no type {type_name!r}; "
-                f"known: {', '.join(model.types)}",
+                f"model {model_name!r} has no type {type_name!r}; known: {', '.join(model.types)}",
                 allowed=list(model.types),
             )
         if for_writing and not et.writable:

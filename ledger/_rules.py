@@ -84,7 +84,8 @@ def check_transition(
     allowed = et.allowed_after(previous)
     if status not in allowed:
         where = (
-            "" if after is None
+            ""
+            if after is None
             else f" (late event, placed before {after.status} at {after.occurred_at})"
         )
         if previous is None:

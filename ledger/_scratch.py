@@ -41,8 +41,14 @@ def _copy(source: EventStore, target: EventStore, upto: int) -> None:
         data = orjson.loads(state)
         content = {k: v for k, v in data.items() if k not in LEDGER_FIELDS and k != "event_id"}
         batch.append(
-            NewRecord(originator_id, version, data["seq"], data["event_id"],
-                      content_digest(content), state)
+            NewRecord(
+                originator_id,
+                version,
+                data["seq"],
+                data["event_id"],
+                content_digest(content),
+                state,
+            )
         )
         head = ChainHead(data["seq"], data["hash"], data["recorded_at"])
         if len(batch) >= PAGE:

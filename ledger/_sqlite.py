@@ -163,7 +163,9 @@ class _SQLiteTransaction(Transaction):
             yield event
 
     def max_tracking_id(self, name: str) -> int:
-        value = self.store.tracking_recorder._max_tracking_id(name, self.store.wrap(self.cursor.raw))
+        value = self.store.tracking_recorder._max_tracking_id(
+            name, self.store.wrap(self.cursor.raw)
+        )
         return int(value or 0)
 
     def set_tracking(self, name: str, notification_id: int) -> None:
@@ -344,7 +346,9 @@ def _inspect(path: str) -> bool:
     try:
         conn = sqlite3.connect(_read_only_uri(path), uri=True)
         try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             if tables and "ledger_meta" not in tables:
                 raise NotALedger(
                     f"{path}: is an SQLite database but not a status ledger "

@@ -89,9 +89,7 @@ class EntityType(_Spec):
 
     @cached_property
     def _documented_error_types(self) -> dict[str, str]:
-        return {
-            err.casefold(): status for status, errs in self.error_types.items() for err in errs
-        }
+        return {err.casefold(): status for status, errs in self.error_types.items() for err in errs}
 
     @property
     def writable(self) -> bool:
@@ -109,8 +107,7 @@ class EntityType(_Spec):
         status = self.canonical(written)
         if status is None:
             raise UnknownStatus(
-                f"{entity}: unknown status {written!r}; "
-                f"known: {', '.join(self.writable_statuses)}",
+                f"{entity}: unknown status {written!r}; known: {', '.join(self.writable_statuses)}",
                 entity=entity,
                 allowed=list(self.writable_statuses),
             )
@@ -231,7 +228,7 @@ class StatusModel(_Spec):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            details = "; ".join(_describe(err['loc'], err['msg']) for err in exc.errors())
+            details = "; ".join(_describe(err["loc"], err["msg"]) for err in exc.errors())
             raise InvalidModel(f"{origin}: {details}") from None
 
 

@@ -27,18 +27,23 @@ def due_timeouts(ledger: Ledger, now: TimeArg) -> list[dict[str, Any]]:
                     entered = to_epoch(row.status.timestamp)
                     if at - entered < rule.after_seconds:
                         continue
-                    actions.append({
-                        "model": model_name,
-                        "type": et.name,
-                        "id": row.id,
-                        **({"parent": row.parent} if row.parent else {}),
-                        "status": rule.to,
-                        "occurred_at": written,
-                        "actor": rule.actor,
-                        "reason": rule.reason,
-                        "message": f"{status} since {row.status.timestamp}",
-                        "event_id": f"sweep:{model_name}:{et.name}:{row.id}:{status}:{row.status.timestamp}",
-                    })
+                    actions.append(
+                        {
+                            "model": model_name,
+                            "type": et.name,
+                            "id": row.id,
+                            **({"parent": row.parent} if row.parent else {}),
+                            "status": rule.to,
+                            "occurred_at": written,
+                            "actor": rule.actor,
+                            "reason": rule.reason,
+                            "message": f"{status} since {row.status.timestamp}",
+                            "event_id": (
+                                f"sweep:{model_name}:{et.name}:{row.id}:{status}:"
+                                f"{row.status.timestamp}"
+                            ),
+                        }
+                    )
     return actions
 
 

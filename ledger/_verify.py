@@ -33,7 +33,10 @@ def verify_chain(store: EventStore) -> VerifyReport:
             problem = "the chain head does not match the event at its seq: the head was altered"
         if problem is not None:
             return VerifyReport(
-                ok=False, events=expected - 1, head_hash=prev, first_broken_seq=expected,
+                ok=False,
+                events=expected - 1,
+                head_hash=prev,
+                first_broken_seq=expected,
                 problem=problem,
             )
         prev = _hash(state)
@@ -41,13 +44,19 @@ def verify_chain(store: EventStore) -> VerifyReport:
     count = expected - 1
     if count < head.seq:
         return VerifyReport(
-            ok=False, events=count, head_hash=prev, first_broken_seq=count + 1,
+            ok=False,
+            events=count,
+            head_hash=prev,
+            first_broken_seq=count + 1,
             problem=f"the chain head says seq {head.seq} but the events end at seq {count}: "
             "events were deleted from the end",
         )
     if ids != head.seq:
         return VerifyReport(
-            ok=False, events=count, head_hash=prev, first_broken_seq=min(ids, head.seq) + 1,
+            ok=False,
+            events=count,
+            head_hash=prev,
+            first_broken_seq=min(ids, head.seq) + 1,
             problem=f"{ids} idempotency keys but {head.seq} events: events were deleted",
         )
     return VerifyReport(ok=True, events=count, head_hash=prev)
@@ -86,6 +95,11 @@ def _problem(
         key = orjson.loads(originator_id)
     except orjson.JSONDecodeError:
         return "the stream key is not valid"
-    if not isinstance(key, list) or not key or key[0] != data.get("model") or key[-1] != data.get("id"):
+    if (
+        not isinstance(key, list)
+        or not key
+        or key[0] != data.get("model")
+        or key[-1] != data.get("id")
+    ):
         return "the stream key does not match the event's entity"
     return None

@@ -3,8 +3,6 @@ can promise it; the projections package computes it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
 Timestamp = int | float | str

@@ -100,7 +100,10 @@ def derive_aggregate(
         if not records or records[-1].status != status:
             records.append(
                 StatusRecord(
-                    status=status, timestamp=mark.timestamp, reason=mark.reason, message=mark.message
+                    status=status,
+                    timestamp=mark.timestamp,
+                    reason=mark.reason,
+                    message=mark.message,
                 )
             )
     by_status: dict[str, list[str]] = {}

@@ -55,7 +55,9 @@ def mark_of(et: EntityType, event: StatusChanged) -> Mark:
     )
 
 
-def executions(et: EntityType, ordered: Sequence[StatusChanged], marks: Sequence[Mark]) -> list[str]:
+def executions(
+    et: EntityType, ordered: Sequence[StatusChanged], marks: Sequence[Mark]
+) -> list[str]:
     """The execution label of each record: an explicit `execution` wins; otherwise a
     start after an end opens a new one, unless the end was an aggregated failure."""
     spec = et.executions
@@ -106,9 +108,7 @@ def project_entity(
     """The view row of a written entity and its full-life trail of marks."""
     ordered = occurred_order(events)
     all_marks = [mark_of(et, e) for e in ordered]
-    kept = [
-        (e, m) for e, m in zip(ordered, all_marks, strict=True) if m.status != et.creation
-    ]
+    kept = [(e, m) for e, m in zip(ordered, all_marks, strict=True) if m.status != et.creation]
     life = [m for _, m in kept]
     if kept:
         labels = executions(et, [e for e, _ in kept], life)

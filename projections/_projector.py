@@ -25,12 +25,11 @@ from ledger import (
     Transaction,
     ViewRow,
     stream_key,
-    to_epoch,
 )
 
 from . import _table as table
 from ._derived import Child, child_from_row, derive_aggregate, derive_last_child
-from ._entity import Mark, project_entity
+from ._entity import project_entity
 from ._worker import StopFlag, follow
 
 TRACKING = "views"
@@ -172,7 +171,10 @@ class ViewProjector:
         assert et is not None and et.child is not None
         child_et = self._type(model, et.child)
         assert child_et is not None
-        kids = [child_from_row(r, t) for r, t in table.children(txn.cursor, target, model, et.child, entity_id)]
+        kids = [
+            child_from_row(r, t)
+            for r, t in table.children(txn.cursor, target, model, et.child, entity_id)
+        ]
         own = txn.stream(stream_key(model, et, entity_id, None)) if et.written else []
         own = [e for e in own if e.seq <= upto]
         row = self._derive(model, et, child_et, entity_id, own, kids)
@@ -283,19 +285,29 @@ class ViewProjector:
     ) -> None:
         for model_name, model in self.registry.items():
             for et in model.types.values():
-                if not et.derived or (selected is not None and (model_name, et.name) not in selected):
+                if not et.derived or (
+                    selected is not None and (model_name, et.name) not in selected
+                ):
                     continue
                 assert et.child is not None
                 child_et = model.types[et.child]
-                source = table.NEXT if selected is None or (model_name, et.child) in selected else table.LIVE
+                source = (
+                    table.NEXT
+                    if selected is None or (model_name, et.child) in selected
+                    else table.LIVE
+                )
                 with self.store.read() as txn:
                     kids = _children_by_parent(txn, source, model_name, et.child)
                 ids = set(kids) | {i for (m, t, i) in own if m == model_name and t == et.name}
                 rows: list[tuple[str, ...]] = []
                 for entity_id in sorted(ids):
                     row = self._derive(
-                        model_name, et, child_et, entity_id,
-                        own.get((model_name, et.name, entity_id), []), kids.get(entity_id, []),
+                        model_name,
+                        et,
+                        child_et,
+                        entity_id,
+                        own.get((model_name, et.name, entity_id), []),
+                        kids.get(entity_id, []),
                     )
                     if row is not None:
                         rows.append(table.encode(row, []))
@@ -311,13 +323,19 @@ class ViewProjector:
             table.create_indexes(cursor, table.LIVE)
             return
         for model, type_name in sorted(selected):
-            cursor.execute(f"DELETE FROM {table.LIVE} WHERE model = ? AND type = ?", (model, type_name))
-        cursor.execute(f"INSERT INTO {table.LIVE} ({table.COLUMNS}) SELECT {table.COLUMNS} FROM {table.NEXT}")
+            cursor.execute(
+                f"DELETE FROM {table.LIVE} WHERE model = ? AND type = ?", (model, type_name)
+            )
+        cursor.execute(
+            f"INSERT INTO {table.LIVE} ({table.COLUMNS}) SELECT {table.COLUMNS} FROM {table.NEXT}"
+        )
         cursor.execute(f"DROP TABLE {table.NEXT}")
 
     # -- reads -----------------------------------------------------------------
 
-    def row(self, model: str, type_name: str, entity_id: str, parent: str | None) -> list[dict[str, Any]]:
+    def row(
+        self, model: str, type_name: str, entity_id: str, parent: str | None
+    ) -> list[dict[str, Any]]:
         with self.store.read() as txn:
             return table.find(txn.cursor, model, type_name, entity_id, parent)
 
@@ -339,13 +357,27 @@ class ViewProjector:
             child_rows = self.rows(model, et.child, parent=entity_id)
             kids = []
             for child in child_rows:
-                events = [e for e in self.store.stream(stream_key(model, child_et, child["id"], entity_id)) if cut.keeps(e)]
+                events = [
+                    e
+                    for e in self.store.stream(stream_key(model, child_et, child["id"], entity_id))
+                    if cut.keeps(e)
+                ]
                 if events:
                     kid_row, trail = self.project_entity(model, child_et, events)
                     kids.append(Child(kid_row.id, trail, kid_row.last_actor, kid_row.forced))
-            own = [e for e in self.store.stream(stream_key(model, et, entity_id, None)) if cut.keeps(e)] if et.written else []
+            own = (
+                [
+                    e
+                    for e in self.store.stream(stream_key(model, et, entity_id, None))
+                    if cut.keeps(e)
+                ]
+                if et.written
+                else []
+            )
             return self._derive(model, et, child_et, entity_id, own, kids)
-        events = [e for e in self.store.stream(stream_key(model, et, entity_id, parent)) if cut.keeps(e)]
+        events = [
+            e for e in self.store.stream(stream_key(model, et, entity_id, parent)) if cut.keeps(e)
+        ]
         if not events:
             return None
         return self.project_entity(model, et, events)[0]
@@ -355,8 +387,13 @@ class ViewProjector:
             return table.dump(txn.cursor)
 
     def _derive(
-        self, model: str, et: EntityType, child_et: EntityType, entity_id: str,
-        own: list[StatusChanged], kids: list[Child],
+        self,
+        model: str,
+        et: EntityType,
+        child_et: EntityType,
+        entity_id: str,
+        own: list[StatusChanged],
+        kids: list[Child],
     ) -> ViewRow | None:
         if et.derived == "last_child":
             return self.derive_last_child(model, et, child_et, entity_id, kids)
@@ -374,7 +411,9 @@ class ViewProjector:
         return replay(self.store, candidate, projections, scratch)
 
 
-def _children_by_parent(txn: Transaction, source: str, model: str, child: str) -> dict[str, list[Child]]:
+def _children_by_parent(
+    txn: Transaction, source: str, model: str, child: str
+) -> dict[str, list[Child]]:
     txn.cursor.execute(
         f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? ORDER BY parent, id",
         (model, child),

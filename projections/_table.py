@@ -32,9 +32,7 @@ def create_table(cursor: Cursor, table: str, *, indexes: bool) -> None:
 
 def create_indexes(cursor: Cursor, table: str) -> None:
     cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_id ON {table} (model, type, id)")
-    cursor.execute(
-        f"CREATE INDEX IF NOT EXISTS {table}_by_status ON {table} (model, type, status)"
-    )
+    cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_status ON {table} (model, type, status)")
 
 
 def encode(row: ViewRow, trail: Sequence[Mark]) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
 """The HTTP service: a JSON API and audit pages over `ledger.Ledger`.
 
-    from ledger import Ledger
-    from service import create_app
-    app = create_app(Ledger.open("status-ledger.db"))
+from ledger import Ledger
+from service import create_app
+app = create_app(Ledger.open("status-ledger.db"))
 """
 
 from ._app import create_app

@@ -42,8 +42,10 @@ ParentQ = Annotated[
 ]
 AsOf = Annotated[
     str | None,
-    Query(description="Only events that occurred by this time (RFC 3339 or epoch seconds).",
-          max_length=64),
+    Query(
+        description="Only events that occurred by this time (RFC 3339 or epoch seconds).",
+        max_length=64,
+    ),
 ]
 KnownAt = Annotated[
     str | None,
@@ -57,9 +59,7 @@ def _event_body_schema(max_events: int) -> dict[str, Any]:
         "required": True,
         "content": {
             "application/json": {
-                "schema": {
-                    "anyOf": [one, {"type": "array", "items": one, "maxItems": max_events}]
-                }
+                "schema": {"anyOf": [one, {"type": "array", "items": one, "maxItems": max_events}]}
             }
         },
     }
@@ -145,8 +145,10 @@ def health() -> Health:
     responses={
         **ERROR_RESPONSES,
         413: {"model": ErrorBody, "description": "Body or event count over the limit"},
-        422: {"model": AppendAnswer, "description": "At least one event was rejected; "
-              "the others were stored (see outcomes)"},
+        422: {
+            "model": AppendAnswer,
+            "description": "At least one event was rejected; the others were stored (see outcomes)",
+        },
     },
 )
 async def post_events(request: Request, principal: Writer, ctx: Ctx) -> JSONResponse:
@@ -215,15 +217,23 @@ def list_views(
 ) -> JSONResponse:
     """View rows of one type (as `list --json`), a page at a time."""
     rows = ctx.ledger.list(
-        model, type, status=status, parent=parent, as_of=as_of, known_at=known_at,
-        limit=limit, offset=offset,
+        model,
+        type,
+        status=status,
+        parent=parent,
+        as_of=as_of,
+        known_at=known_at,
+        limit=limit,
+        offset=offset,
     )
-    return JSONResponse({
-        "items": [r.model_dump(mode="json") for r in rows],
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if len(rows) == limit else None,
-    })
+    return JSONResponse(
+        {
+            "items": [r.model_dump(mode="json") for r in rows],
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if len(rows) == limit else None,
+        }
+    )
 
 
 @router.get(
@@ -259,8 +269,9 @@ def verify(principal: Reader, ctx: Ctx) -> VerifyReport:
 def sweep(
     principal: Admin,
     ctx: Ctx,
-    now: Annotated[str | None, Query(description="The sweep's clock (default: now).",
-                                     max_length=64)] = None,
+    now: Annotated[
+        str | None, Query(description="The sweep's clock (default: now).", max_length=64)
+    ] = None,
     dry_run: bool = False,
 ) -> SweepAnswer:
     """Append the timeout events the models define (UiPath: Terminating for 24 h
@@ -273,8 +284,10 @@ def sweep(
 def rebuild(
     principal: Admin,
     ctx: Ctx,
-    view: Annotated[str | None, Query(description="Only this view, e.g. openfn/run.",
-                                      pattern=NAME, max_length=256)] = None,
+    view: Annotated[
+        str | None,
+        Query(description="Only this view, e.g. openfn/run.", pattern=NAME, max_length=256),
+    ] = None,
 ) -> RebuildAnswer:
     """Rebuild the views from the events beside the live ones, then swap them in."""
     return RebuildAnswer(view=view, events=ctx.ledger.rebuild(view))

@@ -57,8 +57,10 @@ def utc_text(value: int | float | str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     try:
-        return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds").replace(
-            "+00:00", "Z"
+        return (
+            datetime.fromtimestamp(value, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
         )
     except (OverflowError, OSError, ValueError):
         return None

@@ -90,11 +90,20 @@ async def login(request: Request, ctx: Ctx) -> Response:
         target = "/ui"
     principal = ctx.tokens.authenticate(token) if token else None
     if principal is None:
-        return _page("login.html", 401, next=target, problem="That token is unknown or revoked.",
-                     principal=None)
+        return _page(
+            "login.html",
+            401,
+            next=target,
+            problem="That token is unknown or revoked.",
+            principal=None,
+        )
     answer = RedirectResponse(target, status_code=303)
     answer.set_cookie(
-        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
         path="/",
     )
     return answer
@@ -128,8 +137,14 @@ def search(
     types = [
         (m.name, t.name, t.derived is not None) for m in registry.values() for t in m.types.values()
     ]
-    return _page("search.html", principal=principal, q=query, found=found, types=types,
-                 chips=_chips(registry, found))
+    return _page(
+        "search.html",
+        principal=principal,
+        q=query,
+        found=found,
+        types=types,
+        chips=_chips(registry, found),
+    )
 
 
 def _find(ctx: Context, query: str) -> list[ViewRow]:
@@ -173,8 +188,15 @@ def browse(
     except LedgerError as error:
         return _error(error, principal)
     return _page(
-        "browse.html", principal=principal, model=model, type=type, status=status or "",
-        rows=rows, offset=offset, page=PAGE_SIZE, statuses=et.statuses,
+        "browse.html",
+        principal=principal,
+        model=model,
+        type=type,
+        status=status or "",
+        rows=rows,
+        offset=offset,
+        page=PAGE_SIZE,
+        statuses=et.statuses,
         chips=_chips(ctx.ledger.registry, rows),
     )
 
@@ -199,9 +221,7 @@ def entity(
         return _error(NotFound(f"no {model} {type} {id!r}"), principal)
     try:
         row = ledger.status(model, type, id, parent=parent or None, as_of=as_of, known_at=known_at)
-        entries = ledger.history(
-            model, type, id, parent=row.parent, as_of=as_of, known_at=known_at
-        )
+        entries = ledger.history(model, type, id, parent=row.parent, as_of=as_of, known_at=known_at)
         et = ledger.registry.entity_type(model, type, for_writing=False)
         children = (
             ledger.list(model, et.child, parent=id, as_of=as_of, known_at=known_at)
@@ -214,8 +234,16 @@ def entity(
     parent_type = et.parent.type if et.parent else None
     extras = {k: v for k, v in (row.model_extra or {}).items() if v not in (None, [], {})}
     return _page(
-        "entity.html", principal=principal, row=row, et=et, extras=extras, entries=entries,
-        children=children, parent_type=parent_type, late=late_seqs(entries),
-        as_of=as_of or "", known_at=known_at or "",
+        "entity.html",
+        principal=principal,
+        row=row,
+        et=et,
+        extras=extras,
+        entries=entries,
+        children=children,
+        parent_type=parent_type,
+        late=late_seqs(entries),
+        as_of=as_of or "",
+        known_at=known_at or "",
         chip=lambda t, s: chip(registry, model, t, s),
     )

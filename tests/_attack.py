@@ -32,33 +32,52 @@ def history(entities: int, seed: int = 0, prefix: str = "") -> list[dict[str, An
     for n in range(entities):
         t = BASE + n
         job = {"model": "uipath", "type": "job", "id": f"{prefix}job-{n}"}
-        streams.append([
-            {**job, "status": "Pending", "occurred_at": t},
-            {**job, "status": "Running", "occurred_at": t + 10, "actor": "robot-1"},
-            {**job, "status": rng.choice(["Successful", "Faulted"]), "occurred_at": t + 20},
-        ])
-        run = {"model": "openfn", "type": "run", "id": f"{prefix}run-{n}",
-               "parent": f"{prefix}wo-{n % 7}"}
-        streams.append([
-            {**run, "status": "available", "occurred_at": f"2024-05-01T10:{n % 60:02d}:00Z"},
-            {**run, "status": "claimed", "occurred_at": f"2024-05-01T10:{n % 60:02d}:01Z"},
-            {**run, "status": "Success", "occurred_at": f"2024-05-01T10:{n % 60:02d}:02Z"},
-        ])
+        streams.append(
+            [
+                {**job, "status": "Pending", "occurred_at": t},
+                {**job, "status": "Running", "occurred_at": t + 10, "actor": "robot-1"},
+                {**job, "status": rng.choice(["Successful", "Faulted"]), "occurred_at": t + 20},
+            ]
+        )
+        run = {
+            "model": "openfn",
+            "type": "run",
+            "id": f"{prefix}run-{n}",
+            "parent": f"{prefix}wo-{n % 7}",
+        }
+        streams.append(
+            [
+                {**run, "status": "available", "occurred_at": f"2024-05-01T10:{n % 60:02d}:00Z"},
+                {**run, "status": "claimed", "occurred_at": f"2024-05-01T10:{n % 60:02d}:01Z"},
+                {**run, "status": "Success", "occurred_at": f"2024-05-01T10:{n % 60:02d}:02Z"},
+            ]
+        )
         work = {"model": "lightning", "type": "work", "id": f"{prefix}work-{n}"}
         running = {**work, "status": "running", "occurred_at": t + 2.5}
-        streams.append([
-            {**work, "status": "pending", "occurred_at": t + 1.25, "reason": "image_building"},
-            running,
-            dict(running),
-            {**work, "status": "succeeded", "occurred_at": t + 3.125},
-        ])
+        streams.append(
+            [
+                {**work, "status": "pending", "occurred_at": t + 1.25, "reason": "image_building"},
+                running,
+                dict(running),
+                {**work, "status": "succeeded", "occurred_at": t + 3.125},
+            ]
+        )
         group = {"model": "osmo", "type": "task_group", "id": "train", "parent": f"{prefix}wf-{n}"}
-        streams.append([
-            {**group, "status": s, "occurred_at": t + i}
-            for i, s in enumerate(
-                ["SUBMITTING", "PROCESSING", "SCHEDULING", "INITIALIZING", "RUNNING", "COMPLETED"]
-            )
-        ])
+        streams.append(
+            [
+                {**group, "status": s, "occurred_at": t + i}
+                for i, s in enumerate(
+                    [
+                        "SUBMITTING",
+                        "PROCESSING",
+                        "SCHEDULING",
+                        "INITIALIZING",
+                        "RUNNING",
+                        "COMPLETED",
+                    ]
+                )
+            ]
+        )
     out: list[dict[str, Any]] = []
     while streams:
         stream = rng.choice(streams)

@@ -99,9 +99,14 @@ def parse(path: Path, text: str | None = None) -> list[Block]:
                 end += 1
             body = "\n".join(lines[i + 1 : end]) + "\n"
             previous = blocks[-1] if blocks else None
-            if (lang in OUTPUT_LANGS and previous is not None and previous.lang == "python"
-                    and last_closed is not None and _only_blank(lines, last_closed + 1, i)
-                    and not pending):
+            if (
+                lang in OUTPUT_LANGS
+                and previous is not None
+                and previous.lang == "python"
+                and last_closed is not None
+                and _only_blank(lines, last_closed + 1, i)
+                and not pending
+            ):
                 previous.expected = body
             else:
                 blocks.append(Block(path, i + 1, lang, body, **pending))
@@ -164,8 +169,11 @@ class PageRunner:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.namespace: dict[str, Any] = {"__name__": "__docs__"}
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("STATUS_LEDGER_DB", "FORCE_COLOR", "PY_COLORS")}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("STATUS_LEDGER_DB", "FORCE_COLOR", "PY_COLORS")
+        }
         self.env.update(QUIET_ENV)
         self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}"
 
@@ -211,8 +219,12 @@ class PageRunner:
     def _in_process(self, args: list[str]) -> tuple[int, str]:
         from cli import app
 
-        env: dict[str, str | None] = {"STATUS_LEDGER_DB": None, "FORCE_COLOR": None,
-                                      "PY_COLORS": None, **QUIET_ENV}
+        env: dict[str, str | None] = {
+            "STATUS_LEDGER_DB": None,
+            "FORCE_COLOR": None,
+            "PY_COLORS": None,
+            **QUIET_ENV,
+        }
         with contextlib.chdir(self.workdir):
             result = CliRunner().invoke(app, args, env=env, prog_name="status-ledger")
         if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -220,9 +232,16 @@ class PageRunner:
         return result.exit_code, result.output
 
     def _shell(self, script: str) -> tuple[int, str]:
-        done = subprocess.run(["bash", "-c", script], cwd=self.workdir, env=self.env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=300, check=False)
+        done = subprocess.run(
+            ["bash", "-c", script],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         return done.returncode, done.stdout
 
     def _script(self, block: Block) -> None:
@@ -230,11 +249,14 @@ class PageRunner:
         if code != 0:
             raise AssertionError(f"{block.where}: {block.lang} block exited {code}:\n{output}")
 
-    def _compare(self, block: Block, what: str, expected: list[str], output: str,
-                 line: int | None = None) -> None:
+    def _compare(
+        self, block: Block, what: str, expected: list[str], output: str, line: int | None = None
+    ) -> None:
         actual = _clean(output)
         if not matches(expected, actual):
             raise AssertionError(
                 f"{block.path}:{line or block.line}: {what}\n--- expected\n"
-                + "\n".join(expected) + "\n--- actual\n" + "\n".join(actual)
+                + "\n".join(expected)
+                + "\n--- actual\n"
+                + "\n".join(actual)
             )

@@ -24,8 +24,14 @@ def event(
     model: str, type_: str, id_: str, status: str, when: float, **fields: Any
 ) -> dict[str, Any]:
     """One event as a user writes it; `when` is an offset from BASE."""
-    return {"model": model, "type": type_, "id": id_, "status": status,
-            "occurred_at": at(when), **fields}
+    return {
+        "model": model,
+        "type": type_,
+        "id": id_,
+        "status": status,
+        "occurred_at": at(when),
+        **fields,
+    }
 
 
 def cli(*args: str, input: str | None = None) -> Result:

@@ -35,11 +35,16 @@ def writer(db: str, seconds: float, name: str) -> dict[str, Any]:
                 n += 1
                 batch: list[dict[str, Any]] = []
                 for _ in range(rng.randint(1, 20)):
-                    batch.append({
-                        "model": "lightning", "type": "work", "id": f"shared-{rng.randint(0, 9)}",
-                        "status": rng.choice(STAGES), "occurred_at": 1_700_000_000 + n,
-                        "event_id": f"{name}-{n}-{len(batch)}",
-                    })
+                    batch.append(
+                        {
+                            "model": "lightning",
+                            "type": "work",
+                            "id": f"shared-{rng.randint(0, 9)}",
+                            "status": rng.choice(STAGES),
+                            "occurred_at": 1_700_000_000 + n,
+                            "event_id": f"{name}-{n}-{len(batch)}",
+                        }
+                    )
                 job = {"model": "uipath", "type": "job", "id": f"{name}-job-{n}"}
                 batch.append({**job, "status": "Pending", "occurred_at": 1_700_000_000 + n})
                 batch.append({**job, "status": "Running", "occurred_at": 1_700_000_001 + n})
@@ -60,8 +65,14 @@ def cli_writer(db: str, seconds: float, name: str) -> dict[str, Any]:
     while time.monotonic() < deadline:
         n += 1
         lines = [
-            {"model": "uipath", "type": "job", "id": f"{name}-job-{n}", "status": status,
-             "occurred_at": 1_700_000_000 + i, "event_id": f"{name}-{n}-{i}"}
+            {
+                "model": "uipath",
+                "type": "job",
+                "id": f"{name}-job-{n}",
+                "status": status,
+                "occurred_at": 1_700_000_000 + i,
+                "event_id": f"{name}-{n}-{i}",
+            }
             for i, status in enumerate(["Pending", "Running", "Successful"])
         ]
         result = subprocess.run(

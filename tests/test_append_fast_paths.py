@@ -17,7 +17,10 @@ from ledger._event import MAPPER, TOPIC, decode_event
 
 def _job(job_id: str, status: str, minute: int) -> dict[str, Any]:
     return {
-        "model": "uipath", "type": "job", "id": job_id, "status": status,
+        "model": "uipath",
+        "type": "job",
+        "id": job_id,
+        "status": status,
         "occurred_at": f"2024-05-01T10:{minute:02d}:00Z",
     }
 
@@ -57,10 +60,24 @@ def test_streams_cached_across_batches_give_the_views_a_rebuild_gives(sqlite_url
 
 
 def test_decoded_events_are_the_mappers_events_including_upcast_attempts() -> None:
-    current = {"model": "uipath", "type": "job", "id": "j", "status": "Pending",
-               "occurred_at": 1.5, "schema_version": 2, "seq": 1}
-    attempt = {"model": "openfn", "type": "attempt", "id": "a", "status": "Pending",
-               "occurred_at": "2024-05-01T10:00:00Z", "schema_version": 1, "seq": 2}
+    current = {
+        "model": "uipath",
+        "type": "job",
+        "id": "j",
+        "status": "Pending",
+        "occurred_at": 1.5,
+        "schema_version": 2,
+        "seq": 1,
+    }
+    attempt = {
+        "model": "openfn",
+        "type": "attempt",
+        "id": "a",
+        "status": "Pending",
+        "occurred_at": "2024-05-01T10:00:00Z",
+        "schema_version": 1,
+        "seq": 2,
+    }
     for state in (current, attempt):
         data = orjson.dumps(state)
         mapped = MAPPER.to_domain_event(StoredEvent("key", 3, TOPIC, data))

@@ -23,7 +23,9 @@ def test_the_synthetic_history_is_deterministic_and_every_event_is_accepted(
     with Ledger.open(sqlite_url) as ledger:
         report = ledger.append(lines)
         assert report.counts() == {
-            "accepted": summary.accepted, "duplicates": summary.duplicates, "rejected": 0
+            "accepted": summary.accepted,
+            "duplicates": summary.duplicates,
+            "rejected": 0,
         }
         assert ledger.views is not None
         incremental = ledger.views.dump()
@@ -35,15 +37,27 @@ def test_quick_mode_measures_every_path_and_writes_the_report(tmp_path: Path) ->
     out = tmp_path / "benchmarks.md"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out", str(out), "--workdir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert text == done.stdout
     expected = (
-        "A raw sqlite3", "B naive eventsourcing", "status-ledger import", "C raw read",
-        "D stock projection", "status-ledger rebuild", "import / A", "rebuild / D",
-        "status lookup p99", "rebuild peak RSS growth", "SQLite", "python -m bench --quick",
+        "A raw sqlite3",
+        "B naive eventsourcing",
+        "status-ledger import",
+        "C raw read",
+        "D stock projection",
+        "status-ledger rebuild",
+        "import / A",
+        "rebuild / D",
+        "status lookup p99",
+        "rebuild peak RSS growth",
+        "SQLite",
+        "python -m bench --quick",
     )
     for row in expected:
         assert row in text

@@ -64,6 +64,7 @@ def test_an_entity_did_not_exist_before_its_first_event(late: tuple[Ledger, str]
 
 def test_history_takes_both_cuts(late: tuple[Ledger, str]) -> None:
     ledger, known = late
+
     def statuses(**cut: Any) -> list[str]:
         return [h.status for h in ledger.history("uipath", "job", "j", **cut)]
 
@@ -87,8 +88,9 @@ def test_derived_views_take_the_cut_too(ledger: Ledger) -> None:
             ledger.record(**event("openfn", "run", run, status, start + step, parent="wo"))
     assert ledger.status("openfn", "work_order", "wo", as_of=at(5)).status.status == "Failed"
     assert ledger.status("openfn", "work_order", "wo").status.status == "Success"
-    for when, status in enumerate(["SUBMITTING", "PROCESSING", "SCHEDULING", "INITIALIZING",
-                                   "RUNNING", "COMPLETED"]):
+    for when, status in enumerate(
+        ["SUBMITTING", "PROCESSING", "SCHEDULING", "INITIALIZING", "RUNNING", "COMPLETED"]
+    ):
         ledger.record(**event("osmo", "task_group", "g", status, when, parent="wf"))
     assert ledger.status("osmo", "workflow", "wf", as_of=at(4)).status.status == "RUNNING"
     assert ledger.status("osmo", "workflow", "wf").status.status == "COMPLETED"
@@ -98,17 +100,24 @@ def test_the_command_line_takes_the_cuts_on_status_list_and_history(
     late: tuple[Ledger, str], ledger_url: str
 ) -> None:
     _, known = late
+
     def run(*args: str) -> Any:
         result = cli(*args, "--json", "--db", ledger_url)
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
     assert run("status", "uipath", "job", "j", "--as-of", str(at(15)))["status"]["status"] == (
-        "Running")
-    assert run("status", "uipath", "job", "j", "--as-of", _iso(at(25)), "--known-at", known
-               )["status"]["status"] == "Running"
-    assert [r["status"]["status"] for r in run("list", "uipath", "job", "--as-of", str(at(25)))
-            ] == ["Stopping"]
+        "Running"
+    )
+    assert (
+        run("status", "uipath", "job", "j", "--as-of", _iso(at(25)), "--known-at", known)["status"][
+            "status"
+        ]
+        == "Running"
+    )
+    assert [
+        r["status"]["status"] for r in run("list", "uipath", "job", "--as-of", str(at(25)))
+    ] == ["Stopping"]
     assert len(run("history", "uipath", "job", "j", "--known-at", known)) == 3
     missing = cli("status", "uipath", "job", "j", "--as-of", str(at(-1)), "--db", ledger_url)
     assert missing.exit_code == 1

@@ -90,10 +90,16 @@ def test_debug_shows_the_traceback_before_the_error_line(db: str) -> None:
     assert result.stderr.endswith("Error: not_found: no openfn run no-such-run\n")
 
 
-@pytest.mark.parametrize("args", [
-    ["status"], ["list", "openfn", "run", "--limit", "0"], ["no-such-command"],
-    ["record", "--model", "uipath"],
-], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status"],
+        ["list", "openfn", "run", "--limit", "0"],
+        ["no-such-command"],
+        ["record", "--model", "uipath"],
+    ],
+    ids=" ".join,
+)
 def test_usage_errors_are_one_line_with_exit_2(args: list[str], tmp_path: Path) -> None:
     result = invoke(*args, "--db", str(tmp_path / "x.db"))
     assert result.exit_code == 2
@@ -120,7 +126,14 @@ def test_completion_script_is_offered_for_bash() -> None:
 
 
 def test_completion_completes_command_names() -> None:
-    result = CliRunner().invoke(app, [], prog_name="status-ledger", env={
-        "_STATUS_LEDGER_COMPLETE": "complete_bash", "COMP_WORDS": "status-ledger hist",
-        "COMP_CWORD": "1"})
+    result = CliRunner().invoke(
+        app,
+        [],
+        prog_name="status-ledger",
+        env={
+            "_STATUS_LEDGER_COMPLETE": "complete_bash",
+            "COMP_WORDS": "status-ledger hist",
+            "COMP_CWORD": "1",
+        },
+    )
     assert result.stdout.split() == ["history"]

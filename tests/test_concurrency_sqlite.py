@@ -105,8 +105,13 @@ def test_readers_keep_answering_whole_views_while_views_are_rebuilt(
                 n = 0
                 while not stop.is_set():
                     n += 1
-                    ledger.record(model="uipath", type="job", id=f"live-{n}", status="Pending",
-                                  occurred_at=1_700_000_000 + n)
+                    ledger.record(
+                        model="uipath",
+                        type="job",
+                        id=f"live-{n}",
+                        status="Pending",
+                        occurred_at=1_700_000_000 + n,
+                    )
         except BaseException as exc:
             failures.append(exc)
 
@@ -135,8 +140,12 @@ def test_two_rebuilds_at_once_never_swap_in_a_half_built_view(served: tuple[Path
         assert ledger.views is not None
         views = ledger.views.dump()
     processes = [
-        subprocess.Popen([CLI, "rebuild", "--json", "--db", str(db)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [CLI, "rebuild", "--json", "--db", str(db)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     finished = [(p.communicate(timeout=120)[1], p.returncode) for p in processes]

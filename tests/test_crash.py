@@ -74,7 +74,9 @@ def test_import_rerun_after_a_crash_counts_the_committed_prefix_as_duplicates(
     final = cli("import", str(source), "--json", db=db)
     assert final.returncode == 0, final.stderr
     assert orjson.loads(final.stdout) == {
-        "accepted": len(events) - committed, "duplicates": committed, "rejected": 0,
+        "accepted": len(events) - committed,
+        "duplicates": committed,
+        "rejected": 0,
     }
 
 

@@ -44,8 +44,9 @@ SEED_LAST_STATUSES = (
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("STATUS_LEDGER_DB", "FORCE_COLOR")}
-    return subprocess.run([SCRIPT, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [SCRIPT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +81,21 @@ def test_demo_prints_the_seed_004_work_status_lines_in_order(tour: str) -> None:
 
 def test_demo_shows_the_forced_transition_with_its_actor_and_reason(tour: str) -> None:
     assert "FORCED" in tour
-    assert ("FORCED: seq 10 moved run r-1003-1 to Lost; actor alice@ops, reason operator_override"
-            in tour)
+    assert (
+        "FORCED: seq 10 moved run r-1003-1 to Lost; actor alice@ops, reason operator_override"
+        in tour
+    )
 
 
 def test_demo_shows_every_view_and_the_osmo_upstream_consequence(tour: str) -> None:
-    for title in ("openfn work_order (5)", "openfn run (7)", "osmo workflow (3)",
-                  "osmo task_group (7)", "uipath job (6)", "lightning work (4)"):
+    for title in (
+        "openfn work_order (5)",
+        "openfn run (7)",
+        "osmo workflow (3)",
+        "osmo task_group (7)",
+        "uipath job (6)",
+        "lightning work (4)",
+    ):
         assert title in tour
     assert "FAILED_UPSTREAM: evaluate, report" in tour
     assert "identical to the views kept incrementally" in tour

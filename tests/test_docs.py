@@ -83,8 +83,12 @@ hi
 def test_harness_reads_directives_commands_and_expected_output() -> None:
     blocks = parse(Path("page.md"), PAGE)
     assert [(b.lang, b.skip, b.file) for b in blocks] == [
-        ("console", True, None), ("jsonl", False, "events.jsonl"), ("console", False, None),
-        ("python", False, None), ("json", False, None)]
+        ("console", True, None),
+        ("jsonl", False, "events.jsonl"),
+        ("console", False, None),
+        ("python", False, None),
+        ("json", False, None),
+    ]
     assert blocks[3].expected == "hi\n"
     found = commands(blocks[2])
     assert [c.text for c in found] == ["status-ledger verify --db x.db", "echo one; echo two"]

@@ -21,15 +21,21 @@ from ledger import Ledger, LedgerError, ModelRegistry
 from ledger._append import prepare
 
 scalars = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats() | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=20)
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
+
+
 def _nested(depth: int) -> Any:
     """Deeper than orjson writes (255), shallower than it reads (1024)."""
     value: Any = 0
@@ -39,10 +45,28 @@ def _nested(depth: int) -> Any:
 
 
 deep = st.integers(min_value=200, max_value=400).map(_nested)
-hostile = json_values | deep | st.sampled_from([
-    "", "\x00", "a\nb", "\x1b[2J", "\u202e", "\x85", "' OR 1=1 --", "x" * 300, "NaN", "1e400",
-    "2024-02-30T00:00:00Z", "1969-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "2024-05-01T10:00:00",
-])
+hostile = (
+    json_values
+    | deep
+    | st.sampled_from(
+        [
+            "",
+            "\x00",
+            "a\nb",
+            "\x1b[2J",
+            "\u202e",
+            "\x85",
+            "' OR 1=1 --",
+            "x" * 300,
+            "NaN",
+            "1e400",
+            "2024-02-30T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2200-01-01T00:00:00Z",
+            "2024-05-01T10:00:00",
+        ]
+    )
+)
 KINDS = [
     ("uipath", "job", None, ["Pending", "running", "SUCCESSFUL", "Faulted", "Stopping", "bogus"]),
     ("openfn", "run", "wo-1", ["available", "claimed", "Success", "Failed", "Rejected", "Lost"]),
@@ -64,7 +88,8 @@ OPTIONAL: dict[str, st.SearchStrategy[Any]] = {
     "execution": st.sampled_from(["e1", "e2"]),
     "event_id": st.sampled_from(["k1", "k2", "k3"]),
     "attributes": st.dictionaries(st.text(max_size=5), json_values, max_size=3)
-    | st.just({"groups": ["train", "eval"]}) | deep.map(lambda d: {"d": d}),
+    | st.just({"groups": ["train", "eval"]})
+    | deep.map(lambda d: {"d": d}),
     "force": st.booleans(),
 }
 
@@ -74,8 +99,11 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
     """A plausible event, then up to three fields broken, dropped or added."""
     model, type_, parent, statuses = draw(st.sampled_from(KINDS))
     event: dict[str, Any] = {
-        "model": model, "type": type_, "id": draw(st.sampled_from(["a", "b", "c"])),
-        "status": draw(st.sampled_from(statuses)), "occurred_at": draw(times),
+        "model": model,
+        "type": type_,
+        "id": draw(st.sampled_from(["a", "b", "c"])),
+        "status": draw(st.sampled_from(statuses)),
+        "occurred_at": draw(times),
     }
     if parent is not None:
         event["parent"] = parent
@@ -122,8 +150,12 @@ def _state(ledger: Ledger) -> tuple[Any, ...]:
     return ledger.store.head(), ledger.store.event_id_count(), ledger.views.dump()
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(line=lines())
 def test_any_line_is_accepted_or_rejected_with_a_code_and_nothing_else(
     fuzzed: Ledger, line: bytes
@@ -141,8 +173,12 @@ def test_any_line_is_accepted_or_rejected_with_a_code_and_nothing_else(
         assert fuzzed.verify().ok
 
 
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(batch=st.lists(lines(), min_size=1, max_size=25))
 def test_the_import_command_answers_every_fuzzed_file_without_a_traceback(
     tmp_path_factory: pytest.TempPathFactory, batch: list[bytes]

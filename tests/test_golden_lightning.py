@@ -35,17 +35,25 @@ FIRST_EVENTS: list[dict[str, Any]] = [
     {"status": "running", "occurred_at": 1653498228.825194},
     {"status": "succeeded", "occurred_at": 1653498229.831793},
     {"status": "running", "occurred_at": 1653498229.846451},
-    {"status": "failed", "occurred_at": 1653498230.852565, "reason": "user_exception",
-     "message": "The provided value was 1"},
+    {
+        "status": "failed",
+        "occurred_at": 1653498230.852565,
+        "reason": "user_exception",
+        "message": "The provided value was 1",
+    },
 ]
 
 _P1 = "WorkStatus(stage='pending', timestamp=1653498622.252016, reason=None, message=None, count=1)"
 _R1 = "WorkStatus(stage='running', timestamp=1653498626.185683, reason=None, message=None, count=1)"
-_S1 = "WorkStatus(stage='succeeded', timestamp=1653498627.191053, reason=None, message=None, count=1)"  # noqa: E501
+_S1 = (
+    "WorkStatus(stage='succeeded', timestamp=1653498627.191053, reason=None, message=None, count=1)"
+)
 _P2 = "WorkStatus(stage='pending', timestamp=1653498627.204636, reason=None, message=None, count=1)"
 _R2 = "WorkStatus(stage='running', timestamp=1653498627.205509, reason=None, message=None, count=1)"
-_F2 = ("WorkStatus(stage='failed', timestamp=1653498628.210164, reason='user_exception', "
-       "message='The provided value was 1', count=1)")
+_F2 = (
+    "WorkStatus(stage='failed', timestamp=1653498628.210164, reason='user_exception', "
+    "message='The provided value was 1', count=1)"
+)
 
 # Second example: `print(self.work.statuses)`, distinct lists in order.
 SECOND_STATUSES_LINES = [
@@ -70,8 +78,12 @@ SECOND_EVENTS: list[dict[str, Any]] = [
     {"status": "pending", "occurred_at": 1653498627.204636},
     {"status": "running", "occurred_at": 1653498627.205509},
     {"status": "running", "occurred_at": 1653498627.205509},
-    {"status": "failed", "occurred_at": 1653498628.210164, "reason": "user_exception",
-     "message": "The provided value was 1"},
+    {
+        "status": "failed",
+        "occurred_at": 1653498628.210164,
+        "reason": "user_exception",
+        "message": "The provided value was 1",
+    },
 ]
 
 
@@ -105,8 +117,18 @@ def test_first_example_prints_the_documents_work_status_lines_one_event_at_a_tim
     statuses_printed: list[str] = []
     status_printed: list[str] = []
     for fields in FIRST_EVENTS:
-        done = cli("record", "--model", "lightning", "--type", "work", "--id", "w-first",
-                   *_record_args(fields), "--db", db)
+        done = cli(
+            "record",
+            "--model",
+            "lightning",
+            "--type",
+            "work",
+            "--id",
+            "w-first",
+            *_record_args(fields),
+            "--db",
+            db,
+        )
         assert done.exit_code == 0, done.output
         status, statuses = _show(db, "w-first")
         status_printed.append(status)
@@ -123,8 +145,15 @@ def test_second_example_prints_the_documents_statuses_lists_one_event_at_a_time(
     status_printed: list[str] = []
     statuses_printed: list[str] = []
     for number, fields in enumerate(SECOND_EVENTS):
-        line = json.dumps({"model": "lightning", "type": "work", "id": "w-second",
-                           "event_id": f"seed-004-second-{number}", **fields})
+        line = json.dumps(
+            {
+                "model": "lightning",
+                "type": "work",
+                "id": "w-second",
+                "event_id": f"seed-004-second-{number}",
+                **fields,
+            }
+        )
         done = cli("import", "-", "--json", "--db", db, input=line + "\n")
         assert done.exit_code == 0, done.output
         assert json.loads(done.stdout) == {"accepted": 1, "duplicates": 0, "rejected": 0}
@@ -143,8 +172,10 @@ def test_the_documents_duplicated_running_stays_two_events_when_imported_as_one_
     ledger_url: str,
 ) -> None:
     db = ledger_url
-    lines = [json.dumps({"model": "lightning", "type": "work", "id": "w-file", **f})
-             for f in SECOND_EVENTS]
+    lines = [
+        json.dumps({"model": "lightning", "type": "work", "id": "w-file", **f})
+        for f in SECOND_EVENTS
+    ]
     done = cli("import", "-", "--json", "--db", db, input="\n".join(lines) + "\n")
     assert json.loads(done.stdout) == {"accepted": 8, "duplicates": 0, "rejected": 0}
     assert _show(db, "w-file") == (_F2, SECOND_STATUSES_LINES[-1])
@@ -157,8 +188,14 @@ def test_work_status_flags_follow_the_documents_has_started_is_pending_is_runnin
 ) -> None:
     def flags() -> dict[str, Any]:
         extra = ledger.status("lightning", "work", "w-flags").model_extra or {}
-        names = ("has_started", "is_pending", "is_running", "has_succeeded", "has_failed",
-                 "has_stopped")
+        names = (
+            "has_started",
+            "is_pending",
+            "is_running",
+            "has_succeeded",
+            "has_failed",
+            "has_stopped",
+        )
         return {name: extra[name] for name in names if extra[name]}
 
     ledger.record(**event("lightning", "work", "w-flags", "not_started", 0))
@@ -172,8 +209,9 @@ def test_work_status_flags_follow_the_documents_has_started_is_pending_is_runnin
     ledger.record(**event("lightning", "work", "w-flags", "running", 4))
     ledger.record(**event("lightning", "work", "w-flags", "failed", 5, reason="user_exception"))
     assert flags() == {"has_started": True, "has_failed": True}
-    ledger.record(**event("lightning", "work", "w-flags", "stopped", 6,
-                          reason="sigterm_signal_handler"))
+    ledger.record(
+        **event("lightning", "work", "w-flags", "stopped", 6, reason="sigterm_signal_handler")
+    )
     assert flags() == {"has_started": True, "has_stopped": True}
 
 
@@ -192,13 +230,25 @@ def _timeout(message: str, **fields: Any) -> dict[str, Any]:
 def test_timeouts_without_a_success_count_all_and_take_the_first_records_timestamp(
     ledger: Ledger,
 ) -> None:
-    _work(ledger, "w", [
-        ("pending", 1, {}), ("running", 2, {}), ("failed", 3, _timeout("first")),
-        ("pending", 4, {}), ("running", 5, {}), ("failed", 6, _timeout("second")),
-    ])
+    _work(
+        ledger,
+        "w",
+        [
+            ("pending", 1, {}),
+            ("running", 2, {}),
+            ("failed", 3, _timeout("first")),
+            ("pending", 4, {}),
+            ("running", 5, {}),
+            ("failed", 6, _timeout("second")),
+        ],
+    )
     status = ledger.status("lightning", "work", "w").status
     assert (status.status, status.count, status.reason, status.message, status.timestamp) == (
-        "failed", 2, "timeout", "second", at(1)
+        "failed",
+        2,
+        "timeout",
+        "second",
+        at(1),
     )
 
 
@@ -206,12 +256,22 @@ def test_timeouts_are_counted_since_the_last_success_from_the_record_after_it(
     ledger: Ledger,
 ) -> None:
     one = {"execution": "e1"}
-    _work(ledger, "w", [
-        ("pending", 1, one), ("running", 2, one), ("failed", 3, _timeout("before", **one)),
-        ("pending", 4, one), ("running", 5, one), ("succeeded", 6, one),
-        ("pending", 7, one), ("failed", 8, _timeout("after 1", **one)),
-        ("pending", 9, one), ("failed", 10, _timeout("after 2", **one)),
-    ])
+    _work(
+        ledger,
+        "w",
+        [
+            ("pending", 1, one),
+            ("running", 2, one),
+            ("failed", 3, _timeout("before", **one)),
+            ("pending", 4, one),
+            ("running", 5, one),
+            ("succeeded", 6, one),
+            ("pending", 7, one),
+            ("failed", 8, _timeout("after 1", **one)),
+            ("pending", 9, one),
+            ("failed", 10, _timeout("after 2", **one)),
+        ],
+    )
     status = ledger.status("lightning", "work", "w").status
     assert (status.count, status.message, status.timestamp) == (2, "after 2", at(7))
 
@@ -219,19 +279,32 @@ def test_timeouts_are_counted_since_the_last_success_from_the_record_after_it(
 def test_a_failure_that_is_not_a_timeout_is_shown_alone_with_its_own_timestamp(
     ledger: Ledger,
 ) -> None:
-    _work(ledger, "w", [
-        ("pending", 1, {}), ("failed", 2, _timeout("slow")),
-        ("pending", 3, {}), ("failed", 4, {"reason": "user_exception", "message": "boom"}),
-    ])
+    _work(
+        ledger,
+        "w",
+        [
+            ("pending", 1, {}),
+            ("failed", 2, _timeout("slow")),
+            ("pending", 3, {}),
+            ("failed", 4, {"reason": "user_exception", "message": "boom"}),
+        ],
+    )
     status = ledger.status("lightning", "work", "w").status
     assert (status.count, status.reason, status.timestamp) == (1, "user_exception", at(4))
 
 
 def test_a_late_timeout_is_aggregated_where_it_occurred(ledger: Ledger) -> None:
-    _work(ledger, "w", [
-        ("pending", 1, {}), ("failed", 2, _timeout("one")), ("pending", 3, {}),
-        ("failed", 5, _timeout("three")), ("failed", 4, _timeout("two, arrived late")),
-    ])
+    _work(
+        ledger,
+        "w",
+        [
+            ("pending", 1, {}),
+            ("failed", 2, _timeout("one")),
+            ("pending", 3, {}),
+            ("failed", 5, _timeout("three")),
+            ("failed", 4, _timeout("two, arrived late")),
+        ],
+    )
     status = ledger.status("lightning", "work", "w").status
     assert (status.count, status.message, status.timestamp) == (3, "three", at(1))
 
@@ -266,19 +339,29 @@ def test_a_start_after_an_end_that_is_not_a_timeout_opens_a_new_execution(
 
 
 def test_an_explicit_execution_always_wins(ledger: Ledger) -> None:
-    _work(ledger, "w", [
-        ("pending", 1, {"execution": "run-1"}), ("succeeded", 2, {"execution": "run-1"}),
-        ("running", 3, {"execution": "run-1"}),
-        ("pending", 4, {"execution": "run-2"}),
-    ])
+    _work(
+        ledger,
+        "w",
+        [
+            ("pending", 1, {"execution": "run-1"}),
+            ("succeeded", 2, {"execution": "run-1"}),
+            ("running", 3, {"execution": "run-1"}),
+            ("pending", 4, {"execution": "run-2"}),
+        ],
+    )
     assert _statuses(ledger, "w") == [("pending", at(4))]
     extra = ledger.status("lightning", "work", "w").model_extra or {}
     assert extra["execution"] == "run-2"
 
 
 def test_an_explicit_execution_keeps_a_run_going_past_a_success(ledger: Ledger) -> None:
-    _work(ledger, "w", [
-        ("pending", 1, {"execution": "run-1"}), ("succeeded", 2, {"execution": "run-1"}),
-        ("running", 3, {"execution": "run-1"}),
-    ])
+    _work(
+        ledger,
+        "w",
+        [
+            ("pending", 1, {"execution": "run-1"}),
+            ("succeeded", 2, {"execution": "run-1"}),
+            ("running", 3, {"execution": "run-1"}),
+        ],
+    )
     assert _statuses(ledger, "w") == [("pending", at(1)), ("succeeded", at(2)), ("running", at(3))]

@@ -22,8 +22,13 @@ from _spec import cli, fingerprint
 from ledger import Ledger, LedgerError
 
 ROOT = Path(__file__).resolve().parent.parent
-GOOD = {"model": "uipath", "type": "job", "id": "job-1", "status": "Pending",
-        "occurred_at": "2024-05-01T10:00:00Z"}
+GOOD = {
+    "model": "uipath",
+    "type": "job",
+    "id": "job-1",
+    "status": "Pending",
+    "occurred_at": "2024-05-01T10:00:00Z",
+}
 SQL = [
     "'; DROP TABLE stored_events; --",
     '" OR 1=1 --',
@@ -61,8 +66,10 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     "invalid utf-8": (_line(id="job-X").replace(b"job-X", b"job-\xff\xfe"), "bad_json"),
     "huge line": (_line(message="x" * (1 << 20)), "bad_json"),
     "NaN timestamp": (_line()[:-1] + b', "occurred_at": NaN}', "bad_json"),
-    "Infinity timestamp": (b'{"model":"uipath","type":"job","id":"j","status":"Pending",'
-                           b'"occurred_at":Infinity}', "bad_json"),
+    "Infinity timestamp": (
+        b'{"model":"uipath","type":"job","id":"j","status":"Pending","occurred_at":Infinity}',
+        "bad_json",
+    ),
     "1e400 timestamp": (_line(occurred_at=0).replace(b":0}", b":1e400}"), "bad_json"),
     "NaN string timestamp": (_line(occurred_at="NaN"), "bad_timestamp"),
     "boolean timestamp": (_line(occurred_at=True), "bad_timestamp"),
@@ -84,11 +91,14 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     "id of 257 characters": (_line(id="j" * 257), "invalid_field"),
     "status with control": (_line(status="Pending\x07"), "invalid_field"),
     "attributes nested past 255": (
-        _line(attributes={"a": 0}).replace(b"0", b"[" * 300 + b"]" * 300), "invalid_field"
+        _line(attributes={"a": 0}).replace(b"0", b"[" * 300 + b"]" * 300),
+        "invalid_field",
     ),
     "attributes not an object": (_line(attributes=[1]), "invalid_field"),
-    "missing status": (orjson.dumps({k: v for k, v in GOOD.items() if k != "status"}),
-                       "missing_field"),
+    "missing status": (
+        orjson.dumps({k: v for k, v in GOOD.items() if k != "status"}),
+        "missing_field",
+    ),
     "unknown field": (_line(sql="DROP TABLE views"), "unexpected_field"),
     "unknown model": (_line(model="'; DROP TABLE views; --"), "unknown_model"),
     "unknown status": (_line(status="' OR '1'='1"), "unknown_status"),
@@ -130,7 +140,9 @@ def test_a_bad_line_among_good_ones_rejects_only_itself(seeded: Path, tmp_path: 
     result = cli("import", str(source), "--json", "--db", str(seeded))
     assert result.exit_code == 1
     assert orjson.loads(result.stdout) == {
-        "accepted": 3, "duplicates": 0, "rejected": len(BAD_LINES),
+        "accepted": 3,
+        "duplicates": 0,
+        "rejected": len(BAD_LINES),
     }
     assert_whole(seeded)
 
@@ -148,8 +160,17 @@ def test_a_bad_line_among_good_ones_rejects_only_itself(seeded: Path, tmp_path: 
         ({"id": "job-\ud800"}, "invalid_field"),
         ({"force": True}, "force_without_reason"),
     ],
-    ids=["nan-attribute", "set-attribute", "65-bit-attribute", "object-attribute",
-         "nan-epoch", "minus-infinity-epoch", "400-digit-epoch", "lone-surrogate", "bare-force"],
+    ids=[
+        "nan-attribute",
+        "set-attribute",
+        "65-bit-attribute",
+        "object-attribute",
+        "nan-epoch",
+        "minus-infinity-epoch",
+        "400-digit-epoch",
+        "lone-surrogate",
+        "bare-force",
+    ],
 )
 def test_python_values_json_cannot_carry_are_coded_rejections(
     seeded: Path, fields: dict[str, Any], code: str
@@ -167,9 +188,16 @@ def test_sql_metacharacters_in_every_string_field_are_stored_verbatim(seeded_url
         others = ledger.views.dump() if ledger.views else []
         for n, text in enumerate(SQL):
             fields = {
-                "model": "openfn", "type": "run", "id": f"{text}{n}", "parent": text,
-                "status": "Pending", "occurred_at": "2024-05-01T10:00:00Z", "reason": text,
-                "message": text, "actor": text, "event_id": f"{text}#{n}",
+                "model": "openfn",
+                "type": "run",
+                "id": f"{text}{n}",
+                "parent": text,
+                "status": "Pending",
+                "occurred_at": "2024-05-01T10:00:00Z",
+                "reason": text,
+                "message": text,
+                "actor": text,
+                "event_id": f"{text}#{n}",
                 "attributes": {text: text},
             }
             ledger.record(**fields)
@@ -195,8 +223,12 @@ def test_no_sql_statement_interpolates_anything_but_table_name_constants() -> No
     offenders = []
     for path in [*ROOT.glob("ledger/*.py"), *ROOT.glob("projections/*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("execute", "executemany") and node.args):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("execute", "executemany")
+                and node.args
+            ):
                 continue
             sql = node.args[0]
             for part in ast.walk(sql):
@@ -245,16 +277,16 @@ def test_sql_metacharacters_in_user_model_status_names_never_reach_sql(
 BASE_T = 1_714_557_600
 NONSENSE_MODELS = {
     "no initial status": '[types.t]\nstatuses = ["A", "B"]\nfinal = ["B"]\n'
-                         '[types.t.transitions]\nA = ["B"]\n',
+    '[types.t.transitions]\nA = ["B"]\n',
     "unreachable final": '[types.t]\nstatuses = ["A", "B", "Z"]\ninitial = ["A"]\nfinal = ["Z"]\n'
-                         '[types.t.transitions]\nA = ["B"]\n',
+    '[types.t.transitions]\nA = ["B"]\n',
     "unknown status in a transition": '[types.t]\nstatuses = ["A", "B"]\ninitial = ["A"]\n'
-                                      'final = ["B"]\n[types.t.transitions]\nA = ["Nope"]\n',
+    'final = ["B"]\n[types.t.transitions]\nA = ["Nope"]\n',
     "no statuses": '[types.t]\ninitial = ["A"]\n',
     "no types": "",
     "statuses repeat by case": '[types.t]\nstatuses = ["A", "a"]\ninitial = ["A"]\n',
     "SQL in the type name": '[types."t\'; DROP TABLE views; --"]\nstatuses = ["A"]\n'
-                            'initial = ["A"]\n',
+    'initial = ["A"]\n',
     "derived from nothing": '[types.t]\nderived = "last_child"\nchild = "ghost"\n',
     "not TOML": "[types.t\nstatuses = ",
 }
@@ -281,15 +313,19 @@ def test_a_model_that_makes_no_sense_is_refused_whole(
 
 def test_a_model_named_with_sql_is_refused(seeded: Path, tmp_path: Path) -> None:
     source = tmp_path / "m.toml"
-    source.write_text('name = "x\'); DROP TABLE ledger_models; --"\n[types.t]\n'
-                      'statuses = ["A"]\ninitial = ["A"]\n')
+    source.write_text(
+        'name = "x\'); DROP TABLE ledger_models; --"\n[types.t]\n'
+        'statuses = ["A"]\ninitial = ["A"]\n'
+    )
     with Ledger.open(seeded) as ledger, pytest.raises(LedgerError) as caught:
         ledger.add_model(source)
     assert caught.value.code == "invalid_model"
 
 
-HIJACK = 'name = "openfn"\n[types.t]\nstatuses = ["A", "B"]\ninitial = ["A"]\nfinal = ["B"]\n' \
-         '[types.t.transitions]\nA = ["B"]\n'
+HIJACK = (
+    'name = "openfn"\n[types.t]\nstatuses = ["A", "B"]\ninitial = ["A"]\nfinal = ["B"]\n'
+    '[types.t.transitions]\nA = ["B"]\n'
+)
 
 
 def test_a_model_that_would_strand_stored_events_is_refused(seeded: Path, tmp_path: Path) -> None:
@@ -315,23 +351,47 @@ def test_a_new_version_that_keeps_every_stored_status_replaces_the_old(
     source = tmp_path / "hostile.toml"
     source.write_text(SQL_MODEL)
     newer = tmp_path / "hostile2.toml"
-    newer.write_text(SQL_MODEL.replace("version = 1", "version = 2")
-                     .replace('"done;--"]\ninitial', '"done;--", "later"]\ninitial')
-                     .replace('= ["done;--"]\n', '= ["done;--", "later"]\n'))
+    newer.write_text(
+        SQL_MODEL.replace("version = 1", "version = 2")
+        .replace('"done;--"]\ninitial', '"done;--", "later"]\ninitial')
+        .replace('= ["done;--"]\n', '= ["done;--", "later"]\n')
+    )
     with Ledger.open(seeded) as ledger:
         ledger.add_model(source)
-        ledger.record(model="hostile", type="task", id="t", occurred_at=BASE_T,
-                      status="Robert'); DROP TABLE views;--")
+        ledger.record(
+            model="hostile",
+            type="task",
+            id="t",
+            occurred_at=BASE_T,
+            status="Robert'); DROP TABLE views;--",
+        )
         assert ledger.add_model(newer).version == 2
     assert_whole(seeded)
 
 
 # -- database files ----------------------------------------------------------
 
-WRITE = ("record", "--model", "uipath", "--type", "job", "--id", "new", "--status", "Pending",
-         "--occurred-at", "2024-05-01T10:00:00Z")
-COMMANDS = [("verify",), ("status", "uipath", "job", "job-1"), ("list", "uipath", "job"),
-            ("export",), ("rebuild",), WRITE]
+WRITE = (
+    "record",
+    "--model",
+    "uipath",
+    "--type",
+    "job",
+    "--id",
+    "new",
+    "--status",
+    "Pending",
+    "--occurred-at",
+    "2024-05-01T10:00:00Z",
+)
+COMMANDS = [
+    ("verify",),
+    ("status", "uipath", "job", "job-1"),
+    ("list", "uipath", "job"),
+    ("export",),
+    ("rebuild",),
+    WRITE,
+]
 
 
 def _all_commands_fail(db: Path, code: str) -> None:
@@ -368,9 +428,7 @@ def test_a_truncated_ledger_is_refused(seeded: Path, tmp_path: Path, keep: float
 
 
 @pytest.mark.parametrize("value", ["99", "two", ""])
-def test_a_ledger_from_a_newer_or_unknown_store_format_is_refused(
-    seeded: Path, value: str
-) -> None:
+def test_a_ledger_from_a_newer_or_unknown_store_format_is_refused(seeded: Path, value: str) -> None:
     conn = sqlite3.connect(seeded)
     conn.execute("UPDATE ledger_meta SET value = ? WHERE key = 'store_format'", (value,))
     conn.commit()
@@ -406,10 +464,13 @@ def mount(tmp_path: Path) -> Iterator[Any]:
     def do(size: str) -> Path:
         point = tmp_path / f"mnt{len(mounted)}"
         point.mkdir()
-        if os.geteuid() != 0 or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
-            capture_output=True,
-        ).returncode:
+        if (
+            os.geteuid() != 0
+            or subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+                capture_output=True,
+            ).returncode
+        ):
             pytest.skip("needs root and tmpfs to mount a small or read-only file system")
         mounted.append(point)
         return point
@@ -488,8 +549,14 @@ def test_a_size_limited_database_file_is_disk_full_and_still_verifies(
         assert stored > before
         last = ledger.store.head()
         with pytest.raises(LedgerError):
-            ledger.record(model="uipath", type="job", id="late", status="Pending",
-                          occurred_at="2024-05-01T10:00:00Z", attributes={"x": "y" * 500_000})
+            ledger.record(
+                model="uipath",
+                type="job",
+                id="late",
+                status="Pending",
+                occurred_at="2024-05-01T10:00:00Z",
+                attributes={"x": "y" * 500_000},
+            )
         assert ledger.store.head() == last
     monkeypatch.undo()
     assert_whole(seeded)

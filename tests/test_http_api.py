@@ -25,8 +25,15 @@ EVENT_LIMIT = 50
 
 
 def run_event(run: str, status: str, at: str, **extra: Any) -> dict[str, Any]:
-    return {"model": "openfn", "type": "run", "id": run, "parent": "wo-1", "status": status,
-            "occurred_at": at, **extra}
+    return {
+        "model": "openfn",
+        "type": "run",
+        "id": run,
+        "parent": "wo-1",
+        "status": status,
+        "occurred_at": at,
+        **extra,
+    }
 
 
 WORK_ORDER = [
@@ -104,8 +111,15 @@ def test_every_endpoint_but_health_answers_401_without_a_token(api: Api) -> None
         concrete = path.replace("{model}", "openfn").replace("{type}", "run").replace("{id}", "x")
         for method in operations:
             answers[f"{method} {path}"] = api.client.request(method, concrete).status_code
-    for page in ["/", "/openapi.json", "/docs", "/ui", "/ui/login", "/ui/openfn/run",
-                 "/ui/openfn/work_order/wo-1"]:
+    for page in [
+        "/",
+        "/openapi.json",
+        "/docs",
+        "/ui",
+        "/ui/login",
+        "/ui/openfn/run",
+        "/ui/openfn/work_order/wo-1",
+    ]:
         answers[f"get {page}"] = api.client.get(page).status_code
     assert answers.pop("get /health") == 200
     assert answers == dict.fromkeys(answers, 401)
@@ -135,8 +149,9 @@ def test_a_revoked_token_gets_401(stored: Api) -> None:
 
 def test_every_role_can_read(api: Api) -> None:
     api.seed()
-    answers = {(role, path): api.get(path, role=role).status_code
-               for role in ROLES for path in READS}
+    answers = {
+        (role, path): api.get(path, role=role).status_code for role in ROLES for path in READS
+    }
     assert answers == dict.fromkeys(answers, 200)
 
 
@@ -163,8 +178,9 @@ def test_only_an_admin_may_sweep_or_rebuild(stored: Api) -> None:
 def test_a_writer_cannot_force_and_nothing_of_the_request_is_stored(api: Api) -> None:
     api.seed()
     forced = run_event("run-2", "Failed", "2024-05-01T10:06:00Z", force=True, reason="manual fix")
-    response = api.post("/events", json=[run_event("run-3", "Pending", "2024-05-01T11:00:00Z"),
-                                         forced])
+    response = api.post(
+        "/events", json=[run_event("run-3", "Pending", "2024-05-01T11:00:00Z"), forced]
+    )
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert response.json()["index"] == 1
@@ -179,7 +195,9 @@ def test_an_admin_can_force_a_transition(stored: Api) -> None:
     assert response.json()["accepted"] == 1
     row = stored.get("/views/openfn/run/run-2").json()
     assert (row["status"]["status"], row["forced"], row["last_actor"]) == (
-        "Failed", True, "token:admin-1"
+        "Failed",
+        True,
+        "token:admin-1",
     )
 
 
@@ -234,11 +252,20 @@ def test_events_are_answered_one_by_one_with_the_codes_of_import(stored: Api) ->
     body = response.json()
     assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 0, 5)
     codes = [o.get("error", {}).get("code", o["kind"]) for o in body["outcomes"]]
-    assert codes == ["accepted", "illegal_transition", "unknown_status", "missing_field",
-                     "bad_timestamp", "bad_json", "accepted"]
+    assert codes == [
+        "accepted",
+        "illegal_transition",
+        "unknown_status",
+        "missing_field",
+        "bad_timestamp",
+        "bad_json",
+        "accepted",
+    ]
     rule = body["outcomes"][1]["error"]
     assert (rule["entity"], rule["current"], rule["allowed"]) == (
-        "openfn run run-1", "Pending", ["Running", "Cancelled", "Rejected"]
+        "openfn run run-1",
+        "Pending",
+        ["Running", "Cancelled", "Rejected"],
     )
     assert stored.ledger.store.head().seq == 2
 
@@ -248,7 +275,9 @@ def test_sending_the_same_events_again_adds_nothing(stored: Api) -> None:
     again = stored.post("/events", json=WORK_ORDER)
     assert again.status_code == 200
     assert {k: again.json()[k] for k in ("accepted", "duplicates", "rejected")} == {
-        "accepted": 0, "duplicates": len(WORK_ORDER), "rejected": 0
+        "accepted": 0,
+        "duplicates": len(WORK_ORDER),
+        "rejected": 0,
     }
     assert [o["seq"] for o in again.json()["outcomes"]] == list(range(1, len(WORK_ORDER) + 1))
     assert stored.ledger.store.head().seq == len(WORK_ORDER)
@@ -277,9 +306,14 @@ def test_a_body_that_is_not_json_is_400_bad_json(api: Api, body: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "code"),
-    [("id", 7, "invalid_field"), ("force", "yes", "invalid_field"),
-     ("attributes", [1], "invalid_field"), ("occurred_at", None, "missing_field"),
-     ("occurred_at", True, "bad_timestamp"), ("colour", "red", "unexpected_field")],
+    [
+        ("id", 7, "invalid_field"),
+        ("force", "yes", "invalid_field"),
+        ("attributes", [1], "invalid_field"),
+        ("occurred_at", None, "missing_field"),
+        ("occurred_at", True, "bad_timestamp"),
+        ("colour", "red", "unexpected_field"),
+    ],
 )
 def test_a_field_of_the_wrong_type_is_rejected_with_its_code(
     api: Api, field: str, value: Any, code: str
@@ -313,8 +347,9 @@ def test_an_oversize_body_without_a_length_is_cut_off_at_the_limit(api: Api) -> 
 
 
 def test_too_many_events_in_one_request_is_413(api: Api) -> None:
-    events = [run_event(f"run-{n}", "Pending", "2024-05-01T10:00:00Z")
-              for n in range(EVENT_LIMIT + 1)]
+    events = [
+        run_event(f"run-{n}", "Pending", "2024-05-01T10:00:00Z") for n in range(EVENT_LIMIT + 1)
+    ]
     response = api.post("/events", json=events)
     assert response.status_code == 413
     assert api.ledger.store.head().seq == 0
@@ -328,7 +363,9 @@ def test_a_view_row_is_the_one_status_json_shows(stored: Api) -> None:
     row = stored.get("/views/openfn/work_order/wo-1").json()
     assert row == stored.ledger.status("openfn", "work_order", "wo-1").model_dump(mode="json")
     assert (row["status"]["status"], row["runs"], row["last_run"]) == (
-        "Success", ["run-1", "run-2"], "run-2"
+        "Success",
+        ["run-1", "run-2"],
+        "run-2",
     )
 
 
@@ -337,8 +374,9 @@ def test_list_filters_by_status_and_parent_and_pages(stored: Api) -> None:
     failed = stored.get("/views/openfn/run", params={"status": "failed"}).json()
     assert [r["id"] for r in failed["items"]] == ["run-1"]
     first = stored.get("/views/openfn/run", params={"parent": "wo-1", "limit": 1}).json()
-    second = stored.get("/views/openfn/run",
-                     params={"parent": "wo-1", "limit": 1, "offset": first["next_offset"]}).json()
+    second = stored.get(
+        "/views/openfn/run", params={"parent": "wo-1", "limit": 1, "offset": first["next_offset"]}
+    ).json()
     assert [r["id"] for r in first["items"] + second["items"]] == ["run-1", "run-2"]
     assert stored.get("/views/openfn/run", params={"parent": "wo-9"}).json()["items"] == []
 
@@ -364,8 +402,12 @@ def test_history_of_a_work_order_lists_every_run_transition(stored: Api) -> None
     stored.seed()
     entries = stored.get("/history/openfn/work_order/wo-1").json()
     assert [(e["id"], e["status"], e["written_status"]) for e in entries] == [
-        ("run-1", "Pending", None), ("run-1", "Running", "claimed"), ("run-1", "Failed", None),
-        ("run-2", "Pending", None), ("run-2", "Running", None), ("run-2", "Success", None),
+        ("run-1", "Pending", None),
+        ("run-1", "Running", "claimed"),
+        ("run-1", "Failed", None),
+        ("run-2", "Pending", None),
+        ("run-2", "Running", None),
+        ("run-2", "Success", None),
     ]
     assert {"recorded_at", "seq", "hash", "prev_hash", "forced", "actor"} <= set(entries[0])
 
@@ -407,7 +449,8 @@ def test_an_unexpected_failure_is_500_without_a_stack_trace(
     response = api.get("/verify")
     assert response.status_code == 500
     assert response.json() == {
-        "code": "internal_error", "message": "internal error; the server log has the details"
+        "code": "internal_error",
+        "message": "internal error; the server log has the details",
     }
     assert "secret" not in response.text and "Traceback" not in response.text
 

@@ -47,17 +47,26 @@ class Served:
 @pytest.fixture
 def served(ledger: Ledger) -> Iterator[Served]:
     token = Tokens(ledger.store).create("fuzz", "admin")
-    ledger.record(model="openfn", type="run", id="run-1", parent="wo-1", status="Pending",
-                  occurred_at="2024-05-01T10:00:00Z")
+    ledger.record(
+        model="openfn",
+        type="run",
+        id="run-1",
+        parent="wo-1",
+        status="Pending",
+        occurred_at="2024-05-01T10:00:00Z",
+    )
     with serving(create_app(ledger)) as url:
         headers = {"Authorization": f"Bearer {token}"}
-        yield Served(url, headers, schemathesis.openapi.from_url(f"{url}/openapi.json",
-                                                                 headers=headers))
+        yield Served(
+            url, headers, schemathesis.openapi.from_url(f"{url}/openapi.json", headers=headers)
+        )
 
 
 def test_the_document_lists_exactly_these_operations(served: Served) -> None:
-    found = [(op.method.upper(), op.path) for op in
-             (result.ok() for result in served.schema.get_all_operations())]
+    found = [
+        (op.method.upper(), op.path)
+        for op in (result.ok() for result in served.schema.get_all_operations())
+    ]
     assert sorted(found) == sorted(OPERATIONS)
 
 
@@ -71,10 +80,16 @@ def test_generated_requests_never_get_a_server_error(served: Served) -> None:
             operation = served.schema[path][method]
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def probe(case: Any) -> None:
-                case.call_and_validate(base_url=served.url, headers=served.headers,
-                                       checks=CHECKS, timeout=30)
+                case.call_and_validate(
+                    base_url=served.url, headers=served.headers, checks=CHECKS, timeout=30
+                )
 
             probe()

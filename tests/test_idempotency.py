@@ -87,8 +87,12 @@ def test_the_same_event_id_with_the_same_content_is_a_duplicate(ledger: Ledger) 
 
 @pytest.mark.parametrize(
     "changed",
-    [{"occurred_at": 1_700_000_099}, {"status": "running"}, {"reason": "image_building"},
-     {"attributes": {"k": 1}}],
+    [
+        {"occurred_at": 1_700_000_099},
+        {"status": "running"},
+        {"reason": "image_building"},
+        {"attributes": {"k": 1}},
+    ],
     ids=["time", "status", "reason", "attributes"],
 )
 def test_the_same_event_id_with_other_content_is_an_event_id_conflict(
@@ -102,10 +106,12 @@ def test_the_same_event_id_with_other_content_is_an_event_id_conflict(
 
 
 def test_an_event_id_conflict_inside_one_input_rejects_the_second(ledger: Ledger) -> None:
-    report = ledger.append([
-        {**LINES[0], "event_id": "src-1"},
-        {**LINES[1], "event_id": "src-1"},
-    ])
+    report = ledger.append(
+        [
+            {**LINES[0], "event_id": "src-1"},
+            {**LINES[1], "event_id": "src-1"},
+        ]
+    )
     assert [o.kind for o in report.outcomes] == ["accepted", "rejected"]
 
 

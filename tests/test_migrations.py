@@ -24,14 +24,42 @@ V1_DB = FIXTURES / "v1-ledger.db"
 GOLDEN = json.loads((FIXTURES / "v1-ledger.views.json").read_text(encoding="utf-8"))
 
 OLD_SCHEMA: list[dict[str, Any]] = [
-    {"model": "openfn", "type": "attempt", "id": "a-1", "parent": "wo-1", "status": "available",
-     "occurred_at": "2023-03-01T10:00:00Z"},
-    {"model": "openfn", "type": "attempt", "id": "a-1", "parent": "wo-1", "status": "claimed",
-     "occurred_at": "2023-03-01T10:00:05Z", "actor": "system:worker"},
-    {"model": "openfn", "type": "attempt", "id": "a-1", "parent": "wo-1", "status": "Failed",
-     "occurred_at": 1677665100.25, "reason": "JobError", "message": "404"},
-    {"model": "openfn", "type": "run", "id": "r-2", "parent": "wo-1", "status": "Rejected",
-     "occurred_at": "2023-03-01T11:00:00Z", "attributes": {"limit": 10}},
+    {
+        "model": "openfn",
+        "type": "attempt",
+        "id": "a-1",
+        "parent": "wo-1",
+        "status": "available",
+        "occurred_at": "2023-03-01T10:00:00Z",
+    },
+    {
+        "model": "openfn",
+        "type": "attempt",
+        "id": "a-1",
+        "parent": "wo-1",
+        "status": "claimed",
+        "occurred_at": "2023-03-01T10:00:05Z",
+        "actor": "system:worker",
+    },
+    {
+        "model": "openfn",
+        "type": "attempt",
+        "id": "a-1",
+        "parent": "wo-1",
+        "status": "Failed",
+        "occurred_at": 1677665100.25,
+        "reason": "JobError",
+        "message": "404",
+    },
+    {
+        "model": "openfn",
+        "type": "run",
+        "id": "r-2",
+        "parent": "wo-1",
+        "status": "Rejected",
+        "occurred_at": "2023-03-01T11:00:00Z",
+        "attributes": {"limit": 10},
+    },
 ]
 
 
@@ -114,9 +142,14 @@ def test_v1_attempts_read_as_runs_and_history_keeps_the_written_type(v1: Path) -
         row = ledger.status("openfn", "run", "att-1")
         order = ledger.status("openfn", "work_order", "wo-3")
     assert [(e.type, e.written_type, e.schema_version) for e in history] == [
-        ("run", "attempt", 1)] * 4
+        ("run", "attempt", 1)
+    ] * 4
     assert [(e.status, e.written_status) for e in history] == [
-        ("Pending", "available"), ("Running", "claimed"), ("Running", "started"), ("Failed", None)]
+        ("Pending", "available"),
+        ("Running", "claimed"),
+        ("Running", "started"),
+        ("Failed", None),
+    ]
     assert (row.type, row.status.status, row.status.reason) == ("run", "Failed", "JobError")
     assert order.model_extra == {"runs": ["att-4", "att-5"], "last_run": "att-5"}
     assert order.forced
@@ -169,8 +202,14 @@ def test_old_schema_events_are_views_of_runs_everywhere(tmp_path: Path) -> None:
 
 def test_rejected_does_not_exist_for_schema_1_attempts(tmp_path: Path) -> None:
     with Ledger.open(tmp_path / "l.db") as ledger, pytest.raises(UnknownStatus) as caught:
-        ledger.record(model="openfn", type="attempt", id="a-9", parent="wo-9",
-                      status="rejected", occurred_at="2023-03-01T10:00:00Z")
+        ledger.record(
+            model="openfn",
+            type="attempt",
+            id="a-9",
+            parent="wo-9",
+            status="rejected",
+            occurred_at="2023-03-01T10:00:00Z",
+        )
     assert caught.value.code == "unknown_status"
     assert caught.value.message == (
         "openfn run a-9: Rejected does not exist in schema version 1, where a run was "
@@ -180,10 +219,12 @@ def test_rejected_does_not_exist_for_schema_1_attempts(tmp_path: Path) -> None:
 
 def test_a_schema_1_attempt_and_later_run_events_are_one_entity(tmp_path: Path) -> None:
     with Ledger.open(tmp_path / "l.db") as ledger:
-        ledger.record(model="openfn", type="attempt", id="x", parent="wo", status="Pending",
-                      occurred_at=1000)
-        ledger.record(model="openfn", type="run", id="x", parent="wo", status="Running",
-                      occurred_at=1001)
+        ledger.record(
+            model="openfn", type="attempt", id="x", parent="wo", status="Pending", occurred_at=1000
+        )
+        ledger.record(
+            model="openfn", type="run", id="x", parent="wo", status="Running", occurred_at=1001
+        )
         row = ledger.status("openfn", "run", "x")
         assert [s.status for s in row.statuses] == ["Pending", "Running"]
         assert [e.schema_version for e in ledger.history("openfn", "run", "x")] == [1, 2]

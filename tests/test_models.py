@@ -15,8 +15,14 @@ from _spec import at, event
 from ledger import IllegalTransition, Ledger, LedgerError, ModelRegistry, WrongErrorType
 
 OSMO_FAILURES = [
-    "FAILED", "FAILED_CANCELED", "FAILED_SERVER_ERROR", "FAILED_BACKEND_ERROR",
-    "FAILED_EXEC_TIMEOUT", "FAILED_QUEUE_TIMEOUT", "FAILED_IMAGE_PULL", "FAILED_EVICTED",
+    "FAILED",
+    "FAILED_CANCELED",
+    "FAILED_SERVER_ERROR",
+    "FAILED_BACKEND_ERROR",
+    "FAILED_EXEC_TIMEOUT",
+    "FAILED_QUEUE_TIMEOUT",
+    "FAILED_IMAGE_PULL",
+    "FAILED_EVICTED",
     "FAILED_PREEMPTED",
 ]
 OSMO_ANY_UNFINISHED = ["RESCHEDULED", *OSMO_FAILURES]
@@ -27,8 +33,16 @@ SPEC: dict[tuple[str, str], dict[str | None, list[str]]] = {
     ("openfn", "run"): {
         None: ["Pending", "Rejected"],
         "Pending": ["Running", "Cancelled", "Rejected"],
-        "Running": ["Running", "Success", "Failed", "Crashed", "Cancelled", "Killed",
-                    "Exception", "Lost"],
+        "Running": [
+            "Running",
+            "Success",
+            "Failed",
+            "Crashed",
+            "Cancelled",
+            "Killed",
+            "Exception",
+            "Lost",
+        ],
     },
     ("osmo", "task_group"): {
         None: ["SUBMITTING"],
@@ -60,15 +74,46 @@ SPEC: dict[tuple[str, str], dict[str | None, list[str]]] = {
 }
 
 STATUSES: dict[tuple[str, str], list[str]] = {
-    ("openfn", "run"): ["Pending", "Running", "Success", "Failed", "Crashed", "Cancelled",
-                        "Killed", "Exception", "Lost", "Rejected"],
-    ("osmo", "task_group"): ["SUBMITTING", "WAITING", "PROCESSING", "SCHEDULING",
-                             "INITIALIZING", "RUNNING", "COMPLETED", "FAILED_UPSTREAM",
-                             *OSMO_ANY_UNFINISHED],
-    ("osmo", "workflow"): ["PENDING", "FAILED_SUBMISSION", "FAILED_START_ERROR",
-                           "FAILED_START_TIMEOUT"],
-    ("uipath", "job"): ["Pending", "Running", "Successful", "Faulted", "Stopping",
-                        "Terminating", "Suspended", "Resumed", "Stopped"],
+    ("openfn", "run"): [
+        "Pending",
+        "Running",
+        "Success",
+        "Failed",
+        "Crashed",
+        "Cancelled",
+        "Killed",
+        "Exception",
+        "Lost",
+        "Rejected",
+    ],
+    ("osmo", "task_group"): [
+        "SUBMITTING",
+        "WAITING",
+        "PROCESSING",
+        "SCHEDULING",
+        "INITIALIZING",
+        "RUNNING",
+        "COMPLETED",
+        "FAILED_UPSTREAM",
+        *OSMO_ANY_UNFINISHED,
+    ],
+    ("osmo", "workflow"): [
+        "PENDING",
+        "FAILED_SUBMISSION",
+        "FAILED_START_ERROR",
+        "FAILED_START_TIMEOUT",
+    ],
+    ("uipath", "job"): [
+        "Pending",
+        "Running",
+        "Successful",
+        "Faulted",
+        "Stopping",
+        "Terminating",
+        "Suspended",
+        "Resumed",
+        "Stopped",
+    ],
     ("lightning", "work"): ["not_started", *LIGHTNING_STAGES],
 }
 
@@ -96,8 +141,14 @@ def _pairs() -> Iterator[Any]:
         for source in [None, *STATUSES[(model, type_)]]:
             for target in STATUSES[(model, type_)]:
                 allowed = target in table.get(source, [])
-                yield pytest.param(model, type_, source, target, allowed,
-                                   id=f"{model}-{type_}-{source or 'first'}-{target}")
+                yield pytest.param(
+                    model,
+                    type_,
+                    source,
+                    target,
+                    allowed,
+                    id=f"{model}-{type_}-{source or 'first'}-{target}",
+                )
 
 
 def _fields(model: str, type_: str, entity: str) -> dict[str, Any]:
@@ -128,8 +179,15 @@ def test_a_transition_is_accepted_exactly_when_the_spec_table_allows_it(
     for offset, status in enumerate(history):
         fields = {**_fields(model, type_, entity), **_extra(model, type_, status)}
         matrix_ledger.record(**event(model, type_, entity, status, offset, **fields))
-    attempt = event(model, type_, entity, target, len(history), **_fields(model, type_, entity),
-                    **_extra(model, type_, target))
+    attempt = event(
+        model,
+        type_,
+        entity,
+        target,
+        len(history),
+        **_fields(model, type_, entity),
+        **_extra(model, type_, target),
+    )
     if allowed:
         assert matrix_ledger.record(**attempt).kind == "accepted"
     else:
@@ -159,8 +217,12 @@ def test_openfn_accepts_its_own_state_names_as_aliases_and_history_keeps_them(
     for when, written in enumerate(["available", "claimed", "started", "success"]):
         ledger.record(**_run(written, when))
     lines = [(e.status, e.written_status) for e in ledger.history("openfn", "run", "r-1")]
-    assert lines == [("Pending", "available"), ("Running", "claimed"),
-                     ("Running", "started"), ("Success", "success")]
+    assert lines == [
+        ("Pending", "available"),
+        ("Running", "claimed"),
+        ("Running", "started"),
+        ("Success", "success"),
+    ]
     row = ledger.status("openfn", "run", "r-1")
     assert [s.status for s in row.statuses] == ["Pending", "Running", "Running", "Success"]
 
@@ -181,8 +243,12 @@ def test_openfn_a_run_no_worker_claimed_cannot_be_completed(ledger: Ledger) -> N
 
 @pytest.mark.parametrize(
     ("status", "reason", "owner"),
-    [("Failed", "SyntaxError", "Crashed"), ("Crashed", "JobError", "Failed"),
-     ("Killed", "TypeError", "Failed"), ("Failed", "oomerror", "Killed")],
+    [
+        ("Failed", "SyntaxError", "Crashed"),
+        ("Crashed", "JobError", "Failed"),
+        ("Killed", "TypeError", "Failed"),
+        ("Failed", "oomerror", "Killed"),
+    ],
 )
 def test_openfn_a_documented_error_type_with_another_status_is_wrong_error_type(
     ledger: Ledger, status: str, reason: str, owner: str
@@ -197,9 +263,16 @@ def test_openfn_a_documented_error_type_with_another_status_is_wrong_error_type(
 
 @pytest.mark.parametrize(
     ("status", "reason"),
-    [("Failed", "JobError"), ("Failed", "RangeError"), ("Crashed", "ReferenceError"),
-     ("Killed", "SecurityError"), ("Killed", "TimeoutError"), ("Failed", "SomeNewError"),
-     ("Crashed", "BrandNewCrash"), ("Exception", "whatever")],
+    [
+        ("Failed", "JobError"),
+        ("Failed", "RangeError"),
+        ("Crashed", "ReferenceError"),
+        ("Killed", "SecurityError"),
+        ("Killed", "TimeoutError"),
+        ("Failed", "SomeNewError"),
+        ("Crashed", "BrandNewCrash"),
+        ("Exception", "whatever"),
+    ],
 )
 def test_openfn_matching_and_unknown_error_types_are_accepted(
     ledger: Ledger, status: str, reason: str
@@ -244,9 +317,10 @@ def test_osmo_failed_upstream_from_submitting_or_waiting(ledger: Ledger, source:
     path = _path_to(SPEC[("osmo", "task_group")], source)
     for when, status in enumerate(path):
         ledger.record(**event("osmo", "task_group", "g", status, when, parent="wf"))
-    assert ledger.record(
-        **event("osmo", "task_group", "g", "FAILED_UPSTREAM", 9, parent="wf")
-    ).kind == "accepted"
+    assert (
+        ledger.record(**event("osmo", "task_group", "g", "FAILED_UPSTREAM", 9, parent="wf")).kind
+        == "accepted"
+    )
 
 
 def test_osmo_never_moves_a_group_backwards(ledger: Ledger) -> None:
@@ -318,8 +392,7 @@ def test_uipath_a_faulted_job_is_restarted_as_a_new_job_linked_by_restart_of(
 ) -> None:
     ledger.record(**_job("Pending", 0))
     ledger.record(**_job("Faulted", 1))
-    ledger.record(**event("uipath", "job", "j-2", "Pending", 2,
-                          attributes={"restart_of": "j-1"}))
+    ledger.record(**event("uipath", "job", "j-2", "Pending", 2, attributes={"restart_of": "j-1"}))
     assert (ledger.status("uipath", "job", "j-2").model_extra or {})["restart_of"] == "j-1"
 
 
@@ -338,7 +411,11 @@ def test_lightning_a_repeated_stage_is_kept_in_statuses(ledger: Ledger) -> None:
     for when, stage in enumerate(["pending", "running", "running", "running"]):
         ledger.record(**event("lightning", "work", "w", stage, when))
     assert [s.status for s in ledger.status("lightning", "work", "w").statuses] == [
-        "pending", "running", "running", "running"]
+        "pending",
+        "running",
+        "running",
+        "running",
+    ]
 
 
 def test_lightning_version_2_only_adds_the_started_stage() -> None:

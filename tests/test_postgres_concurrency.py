@@ -40,19 +40,31 @@ def writer_events(writer: int, count: int) -> list[dict[str, Any]]:
     while len(events) < count:
         for work in range(WORKS):
             status = "pending" if step == 0 else LIGHTNING_CYCLE[step % len(LIGHTNING_CYCLE)]
-            events.append({
-                "model": "lightning", "type": "work", "id": f"work-{work}", "status": status,
-                "occurred_at": BASE + step * 10 + writer, "event_id": f"w{writer}-l{step}-{work}",
-            })
+            events.append(
+                {
+                    "model": "lightning",
+                    "type": "work",
+                    "id": f"work-{work}",
+                    "status": status,
+                    "occurred_at": BASE + step * 10 + writer,
+                    "event_id": f"w{writer}-l{step}-{work}",
+                }
+            )
             if work % 10:
                 continue
             run = f"run-{writer}-{step}-{work}"
             for offset, status in enumerate(("Pending", "Running", "Success")):
-                events.append({
-                    "model": "openfn", "type": "run", "id": run, "parent": f"wo-{work % 20}",
-                    "status": status, "occurred_at": BASE + step * 10 + offset,
-                    "event_id": f"w{writer}-o{step}-{work}-{offset}",
-                })
+                events.append(
+                    {
+                        "model": "openfn",
+                        "type": "run",
+                        "id": run,
+                        "parent": f"wo-{work % 20}",
+                        "status": status,
+                        "occurred_at": BASE + step * 10 + offset,
+                        "event_id": f"w{writer}-o{step}-{work}-{offset}",
+                    }
+                )
         step += 1
     return events[:count]
 

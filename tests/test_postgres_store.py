@@ -60,8 +60,15 @@ def test_init_is_idempotent_and_safe_when_processes_start_together(pg_url: str) 
             ).fetchall()
         }
     assert meta == [("created_at",), ("store_format",)]
-    assert {"stored_events", "tracking", "ledger_meta", "ledger_event_ids", "ledger_head",
-            "ledger_models", "views"} <= tables
+    assert {
+        "stored_events",
+        "tracking",
+        "ledger_meta",
+        "ledger_event_ids",
+        "ledger_head",
+        "ledger_models",
+        "views",
+    } <= tables
 
 
 def test_a_store_written_by_a_newer_version_is_refused(pg_url: str) -> None:
@@ -92,8 +99,13 @@ def test_portable_sql_keeps_quoted_question_marks_and_percent_signs(pg_url: str)
 
 def test_follow_applies_each_event_once_and_stops_when_asked(ledger_url: str) -> None:
     events = [
-        {"model": "uipath", "type": "job", "id": f"j-{i}", "status": "Pending",
-         "occurred_at": 1_700_000_000 + i}
+        {
+            "model": "uipath",
+            "type": "job",
+            "id": f"j-{i}",
+            "status": "Pending",
+            "occurred_at": 1_700_000_000 + i,
+        }
         for i in range(300)
     ]
     stop = threading.Event()

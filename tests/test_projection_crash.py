@@ -71,7 +71,8 @@ def test_a_projector_killed_at_random_points_catches_up_to_the_rebuilt_views(
     for round_ in range(4):
         worker = subprocess.Popen(
             [sys.executable, "-c", SMALL_PAGES, ledger_url, str(rng.choice([1, 5, 25]))],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         assert worker.stdout is not None
         worker.stdout.readline()
@@ -82,8 +83,9 @@ def test_a_projector_killed_at_random_points_catches_up_to_the_rebuilt_views(
             _write_without_views(ledger_url, events[written : written + 60])
             written += 60
     _write_without_views(ledger_url, events[written:])
-    done = subprocess.run([CLI, "project", "--json", "--db", ledger_url],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [CLI, "project", "--json", "--db", ledger_url], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     with Ledger.open(ledger_url) as ledger:
         assert ledger.views is not None
@@ -101,13 +103,17 @@ def test_the_project_command_killed_then_rerun_applies_every_event_once(
     events = history(40, 1)
     _write_without_views(sqlite_url, events)
     for _ in range(3):
-        worker = subprocess.Popen([CLI, "project", "--db", sqlite_url],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [CLI, "project", "--db", sqlite_url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _kill_after(worker, rng.uniform(0.1, 1.2))
         checkpoint, views, exported = _views_at_checkpoint(sqlite_url)
         assert views == _views_of(exported[:checkpoint])
-    done = subprocess.run([CLI, "project", "--db", sqlite_url], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [CLI, "project", "--db", sqlite_url], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     checkpoint, views, exported = _views_at_checkpoint(sqlite_url)
     assert checkpoint == len(exported) == len(events)

@@ -27,15 +27,26 @@ REASONS: dict[str, list[str | None]] = {
     "stopped": ["sigterm_signal_handler", None],
 }
 ENTITIES: list[tuple[str, str, str, str | None]] = [
-    ("openfn", "run", "r0", "wo0"), ("openfn", "run", "r1", "wo0"),
+    ("openfn", "run", "r0", "wo0"),
+    ("openfn", "run", "r1", "wo0"),
     ("openfn", "run", "r2", "wo1"),
-    ("osmo", "task_group", "g0", "wf0"), ("osmo", "task_group", "g1", "wf0"),
-    ("osmo", "task_group", "g0", "wf1"), ("osmo", "workflow", "wf0", None),
-    ("uipath", "job", "j0", None), ("uipath", "job", "j1", None),
-    ("lightning", "work", "w0", None), ("lightning", "work", "w1", None),
+    ("osmo", "task_group", "g0", "wf0"),
+    ("osmo", "task_group", "g1", "wf0"),
+    ("osmo", "task_group", "g0", "wf1"),
+    ("osmo", "workflow", "wf0", None),
+    ("uipath", "job", "j0", None),
+    ("uipath", "job", "j1", None),
+    ("lightning", "work", "w0", None),
+    ("lightning", "work", "w1", None),
 ]
-VIEWS = ["openfn/run", "openfn/work_order", "osmo/task_group", "osmo/workflow", "uipath/job",
-         "lightning/work"]
+VIEWS = [
+    "openfn/run",
+    "openfn/work_order",
+    "osmo/task_group",
+    "osmo/workflow",
+    "uipath/job",
+    "lightning/work",
+]
 RUNS = itertools.count()
 
 
@@ -71,11 +82,17 @@ def _draw_event(data: st.DataObject, ledger: Ledger, book: Book) -> dict[str, An
     status = data.draw(st.sampled_from(legal if mostly_legal else anything), label="status")
     latest = book.latest.get(index, 0)
     late = latest > 0 and data.draw(st.integers(0, 5), label="late?") == 0
-    when = data.draw(st.integers(0, latest) if late else st.integers(latest, latest + 3),
-                     label="when")
+    when = data.draw(
+        st.integers(0, latest) if late else st.integers(latest, latest + 3), label="when"
+    )
     book.latest[index] = max(latest, when)
-    out: dict[str, Any] = {"model": model, "type": type_, "id": id_, "status": status,
-                           "occurred_at": 1_700_000_000 + when}
+    out: dict[str, Any] = {
+        "model": model,
+        "type": type_,
+        "id": id_,
+        "status": status,
+        "occurred_at": 1_700_000_000 + when,
+    }
     if parent:
         out["parent"] = parent
     if status in REASONS:
@@ -83,8 +100,7 @@ def _draw_event(data: st.DataObject, ledger: Ledger, book: Book) -> dict[str, An
         if reason:
             out["reason"] = reason
     if status == "PENDING" and type_ == "workflow":
-        out["attributes"] = {"groups": [f"{book.prefix}g0", f"{book.prefix}g1",
-                                        f"{book.prefix}g2"]}
+        out["attributes"] = {"groups": [f"{book.prefix}g0", f"{book.prefix}g1", f"{book.prefix}g2"]}
     if model == "lightning" and data.draw(st.integers(0, 7), label="execution?") == 0:
         out["execution"] = data.draw(st.sampled_from(["x1", "x2"]), label="execution")
     return out
@@ -95,8 +111,11 @@ def _state(ledger: Ledger) -> tuple[Any, ...]:
     return ledger.store.head(), ledger.store.event_id_count(), ledger.views.dump()
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_random_histories_give_the_same_views_however_they_are_computed(
     ledger: Ledger, data: st.DataObject
@@ -118,8 +137,10 @@ def test_random_histories_give_the_same_views_however_they_are_computed(
     assert ledger.views.dump() == incremental
     ledger.rebuild()
     assert ledger.views.dump() == incremental
-    with tempfile.TemporaryDirectory() as scratch, \
-            Ledger.open(Path(scratch) / "replayed.db") as fresh:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        Ledger.open(Path(scratch) / "replayed.db") as fresh,
+    ):
         report = fresh.append(ledger.export())
         assert report.rejected == 0 and report.duplicates == 0
         assert fresh.views is not None
@@ -134,16 +155,31 @@ def test_batching_does_not_change_what_is_accepted(ledger_url: str, batch_size: 
     for step in range(40):
         job = f"j{step % 5}"
         status = ["Pending", "Running", "Successful", "Running", "Faulted"][step // 5 % 5]
-        events.append({"model": "uipath", "type": "job", "id": job, "status": status,
-                       "occurred_at": 1_700_000_000 + step})
+        events.append(
+            {
+                "model": "uipath",
+                "type": "job",
+                "id": job,
+                "status": status,
+                "occurred_at": 1_700_000_000 + step,
+            }
+        )
     events += ["not json", events[0], events[3]]
     with Ledger.open(ledger_url) as ledger:
         report = ledger.append(events, batch_size=batch_size)
         assert ledger.views is not None
-        result = (report.counts(), [o.kind for o in report.outcomes], ledger.views.dump(),
-                  [(e["id"], e["status"]) for e in ledger.export()])
+        result = (
+            report.counts(),
+            [o.kind for o in report.outcomes],
+            ledger.views.dump(),
+            [(e["id"], e["status"]) for e in ledger.export()],
+        )
     with tempfile.TemporaryDirectory() as scratch, Ledger.open(Path(scratch) / "one.db") as one:
         expected = one.append(events, batch_size=1)
         assert one.views is not None
-        assert result == (expected.counts(), [o.kind for o in expected.outcomes],
-                          one.views.dump(), [(e["id"], e["status"]) for e in one.export()])
+        assert result == (
+            expected.counts(),
+            [o.kind for o in expected.outcomes],
+            one.views.dump(),
+            [(e["id"], e["status"]) for e in one.export()],
+        )

@@ -44,7 +44,8 @@ def test_ledger_never_imports_projections_or_cli() -> None:
 
 def test_projections_never_imports_cli_or_private_ledger_modules() -> None:
     assert [
-        i for i in _imports("projections")
+        i
+        for i in _imports("projections")
         if i[1].split(".")[0] == "cli" or i[1].startswith("ledger.")
     ] == []
 
@@ -74,10 +75,16 @@ def test_errors_carry_codes_and_the_allowed_next_statuses(ledger_url: str) -> No
 
 def test_one_ledger_shared_by_threads_loses_nothing(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as shared:
+
         def work(worker: int) -> None:
             for n in range(25):
-                shared.record(model="lightning", type="work", id=f"w{worker}-{n}",
-                              status="pending", occurred_at=1000 + n)
+                shared.record(
+                    model="lightning",
+                    type="work",
+                    id=f"w{worker}-{n}",
+                    status="pending",
+                    occurred_at=1000 + n,
+                )
 
         threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
         for t in threads:

@@ -23,8 +23,10 @@ OSMO_PRECEDENCE = (
 
 
 def _group(workflow: str, name: str, path: list[str], start: float) -> list[dict[str, Any]]:
-    return [event("osmo", "task_group", name, status, start + n, parent=workflow)
-            for n, status in enumerate(path)]
+    return [
+        event("osmo", "task_group", name, status, start + n, parent=workflow)
+        for n, status in enumerate(path)
+    ]
 
 
 TO_RUNNING = ["SUBMITTING", "PROCESSING", "SCHEDULING", "INITIALIZING", "RUNNING"]
@@ -45,10 +47,20 @@ HISTORY: list[dict[str, Any]] = [
     event("uipath", "job", "j-2", "Running", 61),
     event("uipath", "job", "j-2", "Terminating", 62),
     event("uipath", "job", "j-2", "Stopped", 63),
-    *[event("lightning", "work", "w-1", stage, 70 + n, **extra) for n, (stage, extra) in
-      enumerate([("not_started", {}), ("pending", {}), ("running", {}),
-                 ("failed", {"reason": "timeout"}), ("pending", {}), ("running", {}),
-                 ("succeeded", {})])],
+    *[
+        event("lightning", "work", "w-1", stage, 70 + n, **extra)
+        for n, (stage, extra) in enumerate(
+            [
+                ("not_started", {}),
+                ("pending", {}),
+                ("running", {}),
+                ("failed", {"reason": "timeout"}),
+                ("pending", {}),
+                ("running", {}),
+                ("succeeded", {}),
+            ]
+        )
+    ],
 ]
 
 
@@ -74,14 +86,22 @@ def test_replay_without_a_candidate_reports_no_difference(live: Ledger) -> None:
     assert report.differences == [] and report.rejected == []
     assert report.events == len(HISTORY)
     assert {v.view: (v.live_rows, v.candidate_rows) for v in report.views} == {
-        "lightning/work": (1, 1), "openfn/run": (1, 1), "openfn/work_order": (1, 1),
-        "osmo/task_group": (4, 4), "osmo/workflow": (3, 3), "uipath/job": (2, 2)}
+        "lightning/work": (1, 1),
+        "openfn/run": (1, 1),
+        "openfn/work_order": (1, 1),
+        "osmo/task_group": (4, 4),
+        "osmo/workflow": (3, 3),
+        "uipath/job": (2, 2),
+    }
 
 
 def test_replay_never_touches_the_live_store(live: Ledger, tmp_path: Path) -> None:
     before = fingerprint(live)
-    live.replay(models_dir=_candidate(
-        tmp_path / "c", "osmo", OSMO_PRECEDENCE, OSMO_PRECEDENCE.replace("CANCELED", "X")))
+    live.replay(
+        models_dir=_candidate(
+            tmp_path / "c", "osmo", OSMO_PRECEDENCE, OSMO_PRECEDENCE.replace("CANCELED", "X")
+        )
+    )
     assert fingerprint(live) == before
 
 
@@ -89,11 +109,13 @@ def test_an_osmo_precedence_change_reports_exactly_the_workflow_it_changes(
     live: Ledger, tmp_path: Path
 ) -> None:
     swapped = OSMO_PRECEDENCE.replace('"FAILED_CANCELED", ', "").replace(
-        '"FAILED_QUEUE_TIMEOUT"]', '"FAILED_QUEUE_TIMEOUT", "FAILED_CANCELED"]')
+        '"FAILED_QUEUE_TIMEOUT"]', '"FAILED_QUEUE_TIMEOUT", "FAILED_CANCELED"]'
+    )
     report = live.replay(models_dir=_candidate(tmp_path / "c", "osmo", OSMO_PRECEDENCE, swapped))
     assert not report.identical and report.rejected == []
     assert [(d.view, d.id, d.kind) for d in report.differences] == [
-        ("osmo/workflow", "wf-both", "changed")]
+        ("osmo/workflow", "wf-both", "changed")
+    ]
     changes = {c.field: (c.live, c.candidate) for c in report.differences[0].changes}
     assert changes["status.status"] == ("FAILED_CANCELED", "FAILED_EXEC_TIMEOUT")
     assert set(changes) == {"status.status", "statuses"}
@@ -105,12 +127,17 @@ def test_an_osmo_precedence_change_reports_exactly_the_workflow_it_changes(
 def test_a_candidate_that_forbids_a_historic_transition_lists_the_event(
     live: Ledger, tmp_path: Path
 ) -> None:
-    candidate = _candidate(tmp_path / "c", "uipath", 'Terminating = ["Stopped", "Faulted"]',
-                           'Terminating = ["Stopped"]')
+    candidate = _candidate(
+        tmp_path / "c",
+        "uipath",
+        'Terminating = ["Stopped", "Faulted"]',
+        'Terminating = ["Stopped"]',
+    )
     report = live.replay(models_dir=candidate)
     assert report.differences == []
     assert [(r.entity, r.status, r.code) for r in report.rejected] == [
-        ("uipath job j-1", "Faulted", "illegal_transition")]
+        ("uipath job j-1", "Faulted", "illegal_transition")
+    ]
     assert "cannot move from Terminating to Faulted" in report.rejected[0].message
     assert not report.identical
 
@@ -119,19 +146,29 @@ def test_a_candidate_without_a_status_rejects_its_events_and_changes_rows(
     live: Ledger, tmp_path: Path
 ) -> None:
     folder = tmp_path / "c"
-    _candidate(folder, "openfn", '"Exception", "Lost", "Rejected"]\ninitial',
-               '"Exception", "Rejected"]\ninitial')
+    _candidate(
+        folder,
+        "openfn",
+        '"Exception", "Lost", "Rejected"]\ninitial',
+        '"Exception", "Rejected"]\ninitial',
+    )
     text = (folder / "openfn.toml").read_text(encoding="utf-8")
-    for old, new in [('"Exception", "Lost", "Rejected"]', '"Exception", "Rejected"]'),
-                     (', "Lost"]', "]"), ('Lost = "bright_black"\n', "")]:
+    for old, new in [
+        ('"Exception", "Lost", "Rejected"]', '"Exception", "Rejected"]'),
+        (', "Lost"]', "]"),
+        ('Lost = "bright_black"\n', ""),
+    ]:
         text = text.replace(old, new)
     (folder / "openfn.toml").write_text(text, encoding="utf-8")
     report = live.replay(models_dir=folder)
     assert [(r.entity, r.status, r.code) for r in report.rejected] == [
-        ("openfn run r-1", "Lost", "unknown_status")]
+        ("openfn run r-1", "Lost", "unknown_status")
+    ]
     changed = {(d.view, d.id): {c.field for c in d.changes} for d in report.differences}
-    assert changed == {("openfn/run", "r-1"): {"final", "aborts"},
-                       ("openfn/work_order", "wo-1"): {"final"}}
+    assert changed == {
+        ("openfn/run", "r-1"): {"final", "aborts"},
+        ("openfn/work_order", "wo-1"): {"final"},
+    }
 
 
 def test_old_lightning_histories_replay_unchanged_between_model_versions(live: Ledger) -> None:
@@ -150,7 +187,8 @@ def test_histories_using_a_newer_stage_are_rejected_by_the_older_version(
     live.record(**event("lightning", "work", "w-2", "started", 101))
     report = live.replay(models=[ModelRegistry.builtin()["lightning"].at_version(1)])
     assert [(r.entity, r.status, r.code) for r in report.rejected] == [
-        ("lightning work w-2", "started", "unknown_status")]
+        ("lightning work w-2", "started", "unknown_status")
+    ]
 
 
 def test_events_the_views_have_not_applied_are_left_out_and_counted(ledger_url: str) -> None:
@@ -176,7 +214,8 @@ def test_projection_code_that_computes_the_same_rows_reports_no_difference(
     live: Ledger, candidate_module: Path
 ) -> None:
     (candidate_module / "same_rows.py").write_text(
-        "from projections import project_entity\n", encoding="utf-8")
+        "from projections import project_entity\n", encoding="utf-8"
+    )
     assert live.replay(projections="same_rows").identical
 
 
@@ -194,7 +233,9 @@ def test_replacement_project_entity_changes_exactly_the_rows_it_computes_differe
     )
     report = live.replay(projections="shouting_actors")
     assert [(d.view, d.id, [c.field for c in d.changes]) for d in report.differences] == [
-        ("openfn/run", "r-1", ["last_actor"]), ("openfn/work_order", "wo-1", ["last_actor"])]
+        ("openfn/run", "r-1", ["last_actor"]),
+        ("openfn/work_order", "wo-1", ["last_actor"]),
+    ]
     assert report.differences[0].changes[0].candidate == "SYSTEM:JANITOR"
 
 
@@ -209,7 +250,8 @@ def test_a_projector_subclass_is_used_as_is(live: Ledger, candidate_module: Path
     )
     report = live.replay(projections="custom_projector")
     assert [(d.view, d.id, d.kind) for d in report.differences] == [
-        ("openfn/work_order", "wo-1", "removed")]
+        ("openfn/work_order", "wo-1", "removed")
+    ]
 
 
 def test_a_module_that_is_not_projection_code_is_a_usage_error(
@@ -236,9 +278,11 @@ def test_replay_command_exits_0_and_says_identical(db: str) -> None:
     result = cli("replay", "--db", db)
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == (
-        f"replayed {len(HISTORY)} events with the installed models and projections")
+        f"replayed {len(HISTORY)} events with the installed models and projections"
+    )
     assert result.stdout.splitlines()[-1] == (
-        "identical: no view row differs and no event would be rejected")
+        "identical: no view row differs and no event would be rejected"
+    )
 
 
 def test_replay_command_prints_the_summary_and_first_differences_and_exits_1(
@@ -251,15 +295,19 @@ def test_replay_command_prints_the_summary_and_first_differences_and_exits_1(
     lines = result.stdout.splitlines()
     assert lines[0] == f"replayed {len(HISTORY)} events with models from {folder}"
     assert "osmo/workflow                 3         3      0       0       1" in lines
-    assert lines[lines.index("differences:") + 1:][:2] == [
+    assert lines[lines.index("differences:") + 1 :][:2] == [
         "  changed osmo/workflow wf-both",
         "    status.status: 'FAILED_CANCELED' -> 'FAILED_EXEC_TIMEOUT'",
     ]
 
 
 def test_replay_json_is_the_full_diff(db: str, tmp_path: Path) -> None:
-    folder = _candidate(tmp_path / "c", "uipath", 'Terminating = ["Stopped", "Faulted"]',
-                        'Terminating = ["Stopped"]')
+    folder = _candidate(
+        tmp_path / "c",
+        "uipath",
+        'Terminating = ["Stopped", "Faulted"]',
+        'Terminating = ["Stopped"]',
+    )
     result = cli("replay", "--models", str(folder), "--json", "--db", db)
     assert result.exit_code == 1
     data = json.loads(result.stdout)

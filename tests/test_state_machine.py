@@ -27,8 +27,17 @@ TABLE = {
     "Suspended": {"Resumed", "Stopping", "Terminating", "Faulted"},
     "Resumed": {"Running", "Successful", "Faulted", "Stopping", "Terminating", "Suspended"},
 }
-STATUSES = ["Pending", "Running", "Successful", "Faulted", "Stopping", "Terminating",
-            "Suspended", "Resumed", "Stopped"]
+STATUSES = [
+    "Pending",
+    "Running",
+    "Successful",
+    "Faulted",
+    "Stopping",
+    "Terminating",
+    "Suspended",
+    "Resumed",
+    "Stopped",
+]
 ENTITIES = ["a", "b", "c"]
 BASE = 1_700_000_000
 
@@ -40,8 +49,9 @@ Send = tuple[str, str, bool]
 
 
 def _content(event: dict[str, Any]) -> bytes:
-    return orjson.dumps({k: v for k, v in event.items() if k != "event_id"},
-                        option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(
+        {k: v for k, v in event.items() if k != "event_id"}, option=orjson.OPT_SORT_KEYS
+    )
 
 
 class LedgerModel(RuleBasedStateMachine):
@@ -67,8 +77,13 @@ class LedgerModel(RuleBasedStateMachine):
         self, entity: str, status: str, force: bool, event_id: str | None = None
     ) -> dict[str, Any]:
         self.clock += 1
-        event: dict[str, Any] = {"model": "uipath", "type": "job", "id": entity,
-                                 "status": status, "occurred_at": BASE + self.clock}
+        event: dict[str, Any] = {
+            "model": "uipath",
+            "type": "job",
+            "id": entity,
+            "status": status,
+            "occurred_at": BASE + self.clock,
+        }
         if force:
             event |= {"force": True, "reason": "operator override"}
         if event_id is not None:

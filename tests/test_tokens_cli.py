@@ -52,7 +52,8 @@ def test_create_json_names_the_token(sqlite_url: str) -> None:
     code, out, _ = tokens("create", "auditor", "--role", "reader", "--json", db=sqlite_url)
     assert code == 0
     assert {k: v for k, v in orjson.loads(out).items() if k != "token"} == {
-        "name": "auditor", "role": "reader"
+        "name": "auditor",
+        "role": "reader",
     }
 
 
@@ -94,8 +95,14 @@ def test_serve_answers_over_http_with_a_created_token(tmp_path: Path) -> None:
     db = str(tmp_path / "served.db")
     token = tokens("create", "ops", "--role", "reader", db=db)[1].strip()
     port = _free_port()
-    command = [str(Path(sys.executable).parent / "status-ledger"), "serve",
-               "--port", str(port), "--db", db]
+    command = [
+        str(Path(sys.executable).parent / "status-ledger"),
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        db,
+    ]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"

@@ -36,8 +36,10 @@ derived = "last_child"
 child = "release"
 """
 
-RELEASE = ('{"model": "deploy", "type": "release", "id": "r-%d", "parent": "t-1", '
-           '"status": "%s", "occurred_at": %d}\n')
+RELEASE = (
+    '{"model": "deploy", "type": "release", "id": "r-%d", "parent": "t-1", '
+    '"status": "%s", "occurred_at": %d}\n'
+)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -47,8 +49,12 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _events(tmp_path: Path) -> Path:
-    lines = [RELEASE % (1, "queued", 10), RELEASE % (1, "deploying", 11),
-             RELEASE % (1, "live", 12), RELEASE % (2, "queued", 20)]
+    lines = [
+        RELEASE % (1, "queued", 10),
+        RELEASE % (1, "deploying", 11),
+        RELEASE % (1, "live", 12),
+        RELEASE % (2, "queued", 20),
+    ]
     return _write(tmp_path / "events.jsonl", "".join(lines))
 
 
@@ -65,8 +71,12 @@ def test_an_added_model_is_stored_and_works_like_a_built_in(tmp_path: Path) -> N
     assert train.model_extra == {"runs": ["r-1", "r-2"], "last_run": "r-2"}
     assert [(e.status, e.written_status) for e in history][1] == ("rolling", "deploying")
     listed = json.loads(cli("models", "list", "--json", "--db", db).stdout)
-    assert {"name": "deploy", "version": 1, "title": "Deployments",
-            "types": ["release", "train"]} in listed
+    assert {
+        "name": "deploy",
+        "version": 1,
+        "title": "Deployments",
+        "types": ["release", "train"],
+    } in listed
 
 
 def test_a_models_dir_serves_one_command_and_is_not_stored(tmp_path: Path) -> None:
@@ -84,28 +94,41 @@ def test_a_models_dir_serves_one_command_and_is_not_stored(tmp_path: Path) -> No
 
 
 BAD_MODELS = {
-    "no initial status": (DEPLOY.replace('initial = ["queued"]\n', ""),
-                          "type 'release': no initial status"),
-    "unreachable final": (DEPLOY.replace('rolling = ["live", "rolled_back"]', 'rolling = ["live"]'),
-                          "type 'release': status 'rolled_back' is unreachable from the initial "
-                          "statuses"),
+    "no initial status": (
+        DEPLOY.replace('initial = ["queued"]\n', ""),
+        "type 'release': no initial status",
+    ),
+    "unreachable final": (
+        DEPLOY.replace('rolling = ["live", "rolled_back"]', 'rolling = ["live"]'),
+        "type 'release': status 'rolled_back' is unreachable from the initial statuses",
+    ),
     "unknown status in a transition": (
         DEPLOY.replace('queued = ["rolling"]', 'queued = ["rolling", "gone"]'),
-        "type 'release': transitions.queued names unknown status 'gone'"),
-    "model name not an identifier": (DEPLOY.replace('name = "deploy"', 'name = "Deploy-It"'),
-                                     "model name 'Deploy-It' must match"),
-    "type name not an identifier": (DEPLOY.replace("types.release", 'types."re lease"'),
-                                     "type 're lease': name must match"),
+        "type 'release': transitions.queued names unknown status 'gone'",
+    ),
+    "model name not an identifier": (
+        DEPLOY.replace('name = "deploy"', 'name = "Deploy-It"'),
+        "model name 'Deploy-It' must match",
+    ),
+    "type name not an identifier": (
+        DEPLOY.replace("types.release", 'types."re lease"'),
+        "type 're lease': name must match",
+    ),
     "a status that can never finish": (
-        DEPLOY.replace('rolling = ["live", "rolled_back"]',
-                       'rolling = ["live", "rolled_back", "paused"]')
-        .replace('"rolled_back"]\ninitial', '"rolled_back", "paused"]\ninitial'),
-        "type 'release': status 'paused' is not final and can never reach a final status"),
-    "a derived type of an unknown child": (DEPLOY.replace('child = "release"', 'child = "job"'),
-                                           "type 'train': derived from unknown child type 'job'"),
+        DEPLOY.replace(
+            'rolling = ["live", "rolled_back"]', 'rolling = ["live", "rolled_back", "paused"]'
+        ).replace('"rolled_back"]\ninitial', '"rolled_back", "paused"]\ninitial'),
+        "type 'release': status 'paused' is not final and can never reach a final status",
+    ),
+    "a derived type of an unknown child": (
+        DEPLOY.replace('child = "release"', 'child = "job"'),
+        "type 'train': derived from unknown child type 'job'",
+    ),
     "not TOML": ('name = "deploy\n', "not valid TOML"),
-    "a misspelt key": (DEPLOY.replace("initial =", "initials ="),
-                       "types.release.initials: Extra inputs are not permitted"),
+    "a misspelt key": (
+        DEPLOY.replace("initial =", "initials ="),
+        "types.release.initials: Extra inputs are not permitted",
+    ),
 }
 
 
@@ -152,11 +175,29 @@ def test_the_dot_diagram_marks_finals_and_notes_derived_types() -> None:
 def test_models_show_prints_the_diagram_of_a_user_model(tmp_path: Path) -> None:
     folder = tmp_path / "models"
     _write(folder / "deploy.toml", DEPLOY)
-    result = cli("models", "show", "deploy", "--diagram", "mermaid", "--models", str(folder),
-                 "--db", str(tmp_path / "l.db"))
+    result = cli(
+        "models",
+        "show",
+        "deploy",
+        "--diagram",
+        "mermaid",
+        "--models",
+        str(folder),
+        "--db",
+        str(tmp_path / "l.db"),
+    )
     assert result.exit_code == 0
     assert "release__rolling --> release__rolled_back" in result.stdout
-    bad = cli("models", "show", "deploy", "--diagram", "svg", "--models", str(folder),
-              "--db", str(tmp_path / "l.db"))
+    bad = cli(
+        "models",
+        "show",
+        "deploy",
+        "--diagram",
+        "svg",
+        "--models",
+        str(folder),
+        "--db",
+        str(tmp_path / "l.db"),
+    )
     assert bad.exit_code == 2
     assert "unknown diagram kind 'svg'; choose one of: mermaid, dot" in bad.stderr

@@ -25,7 +25,14 @@ def busy(ledger: Ledger) -> Ledger:
 
 RUN = {"model": "openfn", "type": "run", "id": "r-1", "parent": "wo-1"}
 RUN_ALLOWED = [
-    "Running", "Success", "Failed", "Crashed", "Cancelled", "Killed", "Exception", "Lost",
+    "Running",
+    "Success",
+    "Failed",
+    "Crashed",
+    "Cancelled",
+    "Killed",
+    "Exception",
+    "Lost",
 ]
 
 # (name, input as written, code, words the message must contain)
@@ -34,43 +41,109 @@ REJECTIONS: list[tuple[str, Any, str, list[str]]] = [
     ("not an object", "[1, 2]", "bad_json", ["object"]),
     ("no status", {**RUN, "occurred_at": at(2)}, "missing_field", ["status"]),
     ("no occurred_at", {**RUN, "status": "Success"}, "missing_field", ["occurred_at"]),
-    ("run without its work order", {"model": "openfn", "type": "run", "id": "r-9",
-                                    "status": "Pending", "occurred_at": at(2)},
-     "missing_field", ["openfn run r-9", "parent", "work_order"]),
-    ("unknown model", {**RUN, "model": "jenkins", "status": "Success", "occurred_at": at(2)},
-     "unknown_model", ["jenkins", "openfn", "osmo", "uipath", "lightning"]),
-    ("unknown type", {**RUN, "type": "job", "status": "Success", "occurred_at": at(2)},
-     "unknown_type", ["job", "run", "work_order"]),
-    ("derived work order", {"model": "openfn", "type": "work_order", "id": "wo-1",
-                            "status": "Success", "occurred_at": at(2)},
-     "derived_type", ["work_order", "run"]),
-    ("aggregated workflow status", {"model": "osmo", "type": "workflow", "id": "wf",
-                                    "status": "RUNNING", "occurred_at": at(2)},
-     "derived_type", ["osmo workflow wf", "RUNNING", "PENDING", "FAILED_SUBMISSION"]),
-    ("unknown status", {**RUN, "status": "Finished", "occurred_at": at(2)},
-     "unknown_status", ["openfn run r-1", "Finished", "Pending", "Success", "Rejected"]),
-    ("time without offset", {**RUN, "status": "Success", "occurred_at": "2024-05-01T10:00:00"},
-     "bad_timestamp", ["2024-05-01T10:00:00"]),
-    ("time in words", {**RUN, "status": "Success", "occurred_at": "yesterday"},
-     "bad_timestamp", ["yesterday"]),
-    ("milliseconds", {**RUN, "status": "Success", "occurred_at": 1_700_000_000_000},
-     "bad_timestamp", ["ms"]),
+    (
+        "run without its work order",
+        {"model": "openfn", "type": "run", "id": "r-9", "status": "Pending", "occurred_at": at(2)},
+        "missing_field",
+        ["openfn run r-9", "parent", "work_order"],
+    ),
+    (
+        "unknown model",
+        {**RUN, "model": "jenkins", "status": "Success", "occurred_at": at(2)},
+        "unknown_model",
+        ["jenkins", "openfn", "osmo", "uipath", "lightning"],
+    ),
+    (
+        "unknown type",
+        {**RUN, "type": "job", "status": "Success", "occurred_at": at(2)},
+        "unknown_type",
+        ["job", "run", "work_order"],
+    ),
+    (
+        "derived work order",
+        {
+            "model": "openfn",
+            "type": "work_order",
+            "id": "wo-1",
+            "status": "Success",
+            "occurred_at": at(2),
+        },
+        "derived_type",
+        ["work_order", "run"],
+    ),
+    (
+        "aggregated workflow status",
+        {
+            "model": "osmo",
+            "type": "workflow",
+            "id": "wf",
+            "status": "RUNNING",
+            "occurred_at": at(2),
+        },
+        "derived_type",
+        ["osmo workflow wf", "RUNNING", "PENDING", "FAILED_SUBMISSION"],
+    ),
+    (
+        "unknown status",
+        {**RUN, "status": "Finished", "occurred_at": at(2)},
+        "unknown_status",
+        ["openfn run r-1", "Finished", "Pending", "Success", "Rejected"],
+    ),
+    (
+        "time without offset",
+        {**RUN, "status": "Success", "occurred_at": "2024-05-01T10:00:00"},
+        "bad_timestamp",
+        ["2024-05-01T10:00:00"],
+    ),
+    (
+        "time in words",
+        {**RUN, "status": "Success", "occurred_at": "yesterday"},
+        "bad_timestamp",
+        ["yesterday"],
+    ),
+    (
+        "milliseconds",
+        {**RUN, "status": "Success", "occurred_at": 1_700_000_000_000},
+        "bad_timestamp",
+        ["ms"],
+    ),
     ("boolean time", {**RUN, "status": "Success", "occurred_at": True}, "bad_timestamp", []),
-    ("impossible date", {**RUN, "status": "Success", "occurred_at": "2024-02-30T10:00:00Z"},
-     "bad_timestamp", ["2024-02-30"]),
-    ("illegal transition", {**RUN, "status": "Pending", "occurred_at": at(2)},
-     "illegal_transition", ["openfn run r-1", "from Running to Pending", *RUN_ALLOWED]),
-    ("new parent", {**RUN, "parent": "wo-2", "status": "Success", "occurred_at": at(2)},
-     "parent_mismatch", ["openfn run r-1", "wo-1", "wo-2", "current status Running",
-                         *RUN_ALLOWED]),
-    ("wrong error type", {**RUN, "status": "Failed", "reason": "SyntaxError",
-                          "occurred_at": at(2)},
-     "wrong_error_type", ["openfn run r-1", "SyntaxError", "Crashed", "current status Running",
-                          *RUN_ALLOWED]),
-    ("reused event_id", {**RUN, "status": "Success", "occurred_at": at(2), "event_id": "e-1"},
-     "event_id_conflict", ["openfn run r-1", "e-1", "seq 2"]),
-    ("force without reason", {**RUN, "status": "Pending", "occurred_at": at(2), "force": True},
-     "force_without_reason", ["reason"]),
+    (
+        "impossible date",
+        {**RUN, "status": "Success", "occurred_at": "2024-02-30T10:00:00Z"},
+        "bad_timestamp",
+        ["2024-02-30"],
+    ),
+    (
+        "illegal transition",
+        {**RUN, "status": "Pending", "occurred_at": at(2)},
+        "illegal_transition",
+        ["openfn run r-1", "from Running to Pending", *RUN_ALLOWED],
+    ),
+    (
+        "new parent",
+        {**RUN, "parent": "wo-2", "status": "Success", "occurred_at": at(2)},
+        "parent_mismatch",
+        ["openfn run r-1", "wo-1", "wo-2", "current status Running", *RUN_ALLOWED],
+    ),
+    (
+        "wrong error type",
+        {**RUN, "status": "Failed", "reason": "SyntaxError", "occurred_at": at(2)},
+        "wrong_error_type",
+        ["openfn run r-1", "SyntaxError", "Crashed", "current status Running", *RUN_ALLOWED],
+    ),
+    (
+        "reused event_id",
+        {**RUN, "status": "Success", "occurred_at": at(2), "event_id": "e-1"},
+        "event_id_conflict",
+        ["openfn run r-1", "e-1", "seq 2"],
+    ),
+    (
+        "force without reason",
+        {**RUN, "status": "Pending", "occurred_at": at(2), "force": True},
+        "force_without_reason",
+        ["reason"],
+    ),
 ]
 
 
@@ -97,8 +170,16 @@ def test_a_rejected_input_has_a_stable_code_a_telling_message_and_changes_nothin
         ({**RUN, "status": "Pending", "occurred_at": at(2)}, "Running"),
         ({**RUN, "parent": "wo-2", "status": "Success", "occurred_at": at(2)}, "Running"),
         ({**RUN, "status": "Killed", "reason": "JobError", "occurred_at": at(2)}, "Running"),
-        ({"model": "uipath", "type": "job", "id": "new", "status": "Running",
-          "occurred_at": at(2)}, None),
+        (
+            {
+                "model": "uipath",
+                "type": "job",
+                "id": "new",
+                "status": "Running",
+                "occurred_at": at(2),
+            },
+            None,
+        ),
     ],
     ids=["illegal_transition", "parent_mismatch", "wrong_error_type", "illegal first"],
 )
@@ -122,11 +203,13 @@ def test_the_api_raises_the_same_error_the_cli_reports(busy: Ledger) -> None:
 
 
 def test_one_bad_line_does_not_block_the_good_ones(busy: Ledger) -> None:
-    report = busy.append([
-        {**RUN, "status": "Pending", "occurred_at": at(2)},
-        {**RUN, "status": "Success", "occurred_at": at(3)},
-        "not json",
-    ])
+    report = busy.append(
+        [
+            {**RUN, "status": "Pending", "occurred_at": at(2)},
+            {**RUN, "status": "Success", "occurred_at": at(3)},
+            "not json",
+        ]
+    )
     assert [o.kind for o in report.outcomes] == ["rejected", "accepted", "rejected"]
     assert busy.status("openfn", "run", "r-1").status.status == "Success"
 
@@ -162,8 +245,12 @@ def test_import_writes_each_rejected_line_with_its_code_and_exits_1(
 def test_record_reports_one_line_with_the_code_and_no_traceback(ledger_url: str) -> None:
     db = ledger_url
     args = ["--model", "uipath", "--type", "job", "--id", "j", "--db", db]
-    assert cli("record", *args, "--status", "Pending", "--occurred-at", "2024-05-01T10:00:00Z"
-               ).exit_code == 0
+    assert (
+        cli(
+            "record", *args, "--status", "Pending", "--occurred-at", "2024-05-01T10:00:00Z"
+        ).exit_code
+        == 0
+    )
     result = cli("record", *args, "--status", "Resumed", "--occurred-at", "2024-05-01T10:01:00Z")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: illegal_transition: uipath job j: cannot move from ")
@@ -175,8 +262,16 @@ def test_record_reports_one_line_with_the_code_and_no_traceback(ledger_url: str)
 
 
 def test_a_forced_transition_is_accepted_and_flagged_in_history_and_views(busy: Ledger) -> None:
-    busy.record(**{**RUN, "status": "Pending", "occurred_at": at(2), "force": True,
-                   "reason": "operator re-queued a stuck run", "actor": "alice"})
+    busy.record(
+        **{
+            **RUN,
+            "status": "Pending",
+            "occurred_at": at(2),
+            "force": True,
+            "reason": "operator re-queued a stuck run",
+            "actor": "alice",
+        }
+    )
     entry = busy.history("openfn", "run", "r-1")[-1]
     assert (entry.status, entry.forced, entry.actor) == ("Pending", True, "alice")
     assert [e.forced for e in busy.history("openfn", "run", "r-1")] == [False, False, True]
@@ -189,8 +284,17 @@ def test_a_forced_transition_shows_as_forced_on_the_command_line(ledger_url: str
     db = ledger_url
     base = ["--model", "uipath", "--type", "job", "--id", "j", "--db", db]
     cli("record", *base, "--status", "Pending", "--occurred-at", "2024-05-01T10:00:00Z")
-    forced = cli("record", *base, "--status", "Successful", "--occurred-at",
-                 "2024-05-01T10:05:00Z", "--force", "--reason", "ran outside Orchestrator")
+    forced = cli(
+        "record",
+        *base,
+        "--status",
+        "Successful",
+        "--occurred-at",
+        "2024-05-01T10:05:00Z",
+        "--force",
+        "--reason",
+        "ran outside Orchestrator",
+    )
     assert forced.exit_code == 0, forced.output
     history = json.loads(cli("history", "uipath", "job", "j", "--json", "--db", db).stdout)
     assert [h["forced"] for h in history] == [False, True]
@@ -201,15 +305,30 @@ def test_a_forced_transition_shows_as_forced_on_the_command_line(ledger_url: str
 
 def test_force_without_a_reason_is_rejected_on_the_command_line(ledger_url: str) -> None:
     db = ledger_url
-    result = cli("record", "--model", "uipath", "--type", "job", "--id", "j", "--status",
-                 "Successful", "--occurred-at", "2024-05-01T10:00:00Z", "--force", "--db", db)
+    result = cli(
+        "record",
+        "--model",
+        "uipath",
+        "--type",
+        "job",
+        "--id",
+        "j",
+        "--status",
+        "Successful",
+        "--occurred-at",
+        "2024-05-01T10:00:00Z",
+        "--force",
+        "--db",
+        db,
+    )
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: force_without_reason")
 
 
 def test_events_after_a_forced_one_are_checked_from_the_forced_status(busy: Ledger) -> None:
-    busy.record(**{**RUN, "status": "Pending", "occurred_at": at(2), "force": True,
-                   "reason": "re-queued"})
+    busy.record(
+        **{**RUN, "status": "Pending", "occurred_at": at(2), "force": True, "reason": "re-queued"}
+    )
     assert busy.record(**{**RUN, "status": "Running", "occurred_at": at(3)}).kind == "accepted"
 
 
@@ -230,7 +349,11 @@ def test_a_late_event_that_fits_where_it_occurred_is_accepted_and_ordered_there(
     assert [s.status for s in row.statuses] == ["Pending", "Running", "Stopping", "Successful"]
     assert row.status.status == "Successful"
     assert [h.status for h in ledger.history("uipath", "job", "j")] == [
-        "Pending", "Running", "Stopping", "Successful"]
+        "Pending",
+        "Running",
+        "Stopping",
+        "Successful",
+    ]
 
 
 def test_a_late_event_is_rejected_when_its_successor_may_not_follow_it(ledger: Ledger) -> None:

@@ -49,8 +49,10 @@ def _rewrite_state(db: str, seq: int, change: Callable[[dict[str, object]], None
         (state,) = conn.execute(query, (seq,)).fetchone()
         data = orjson.loads(state)
         change(data)
-        conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
-                     (orjson.dumps(data, option=orjson.OPT_SORT_KEYS), seq))
+        conn.execute(
+            "UPDATE stored_events SET state = ? WHERE rowid = ?",
+            (orjson.dumps(data, option=orjson.OPT_SORT_KEYS), seq),
+        )
     conn.close()
 
 
@@ -67,8 +69,10 @@ def test_an_empty_ledger_verifies(sqlite_url: str) -> None:
 
 
 def test_a_status_edited_in_place_as_text_is_found(db: str) -> None:
-    _sql(db, "UPDATE stored_events SET state = replace(state, 'Successful', 'Faulted') "
-             "WHERE rowid = 4")
+    _sql(
+        db,
+        "UPDATE stored_events SET state = replace(state, 'Successful', 'Faulted') WHERE rowid = 4",
+    )
     code, report, text = _verify(db)
     assert (code, report["first_broken_seq"]) == (1, 4)
     assert "seq 4" in text
@@ -76,8 +80,12 @@ def test_a_status_edited_in_place_as_text_is_found(db: str) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("status", "Faulted"), ("occurred_at", 1_700_000_555), ("actor", "mallory"),
-     ("recorded_at", "2020-01-01T00:00:00.000000Z")],
+    [
+        ("status", "Faulted"),
+        ("occurred_at", 1_700_000_555),
+        ("actor", "mallory"),
+        ("recorded_at", "2020-01-01T00:00:00.000000Z"),
+    ],
 )
 def test_any_field_edited_in_place_is_found_at_its_seq(db: str, field: str, value: object) -> None:
     _rewrite_state(db, 2, lambda data: data.__setitem__(field, value))
@@ -122,7 +130,6 @@ def test_a_deleted_last_row_is_found_even_when_the_head_was_rewound(db: str) -> 
 
 
 def test_a_row_moved_to_another_entity_is_found(db: str) -> None:
-    _sql(db, "UPDATE stored_events SET originator_id = ? WHERE rowid = 2",
-         '["uipath","job","j-9"]')
+    _sql(db, "UPDATE stored_events SET originator_id = ? WHERE rowid = 2", '["uipath","job","j-9"]')
     code, report, _ = _verify(db)
     assert (code, report["first_broken_seq"]) == (1, 2)

@@ -14,8 +14,7 @@ from ledger import Ledger, NotFound
 
 def _run(ledger: Ledger, run: str, statuses: list[str], start: float, **fields: Any) -> None:
     for step, status in enumerate(statuses):
-        ledger.record(**event("openfn", "run", run, status, start + step, parent="wo",
-                              **fields))
+        ledger.record(**event("openfn", "run", run, status, start + step, parent="wo", **fields))
 
 
 def _order(ledger: Ledger) -> tuple[str, bool, list[str], str]:
@@ -39,8 +38,7 @@ def test_a_successful_run_followed_by_a_failed_one_makes_the_work_order_failed(
 ) -> None:
     _run(ledger, "r-1", ["Pending", "Running", "Success"], 0)
     _run(ledger, "r-2", ["Pending", "Running"], 10)
-    ledger.record(**event("openfn", "run", "r-2", "Crashed", 12, parent="wo",
-                          reason="SyntaxError"))
+    ledger.record(**event("openfn", "run", "r-2", "Crashed", 12, parent="wo", reason="SyntaxError"))
     assert _order(ledger) == ("Crashed", True, ["r-1", "r-2"], "r-2")
 
 
@@ -77,8 +75,13 @@ def test_work_order_statuses_follow_its_last_run_while_it_was_last(ledger: Ledge
     _run(ledger, "r-2", ["Pending", "Running", "Success"], 10)
     row = ledger.status("openfn", "work_order", "wo")
     assert [(s.status, s.timestamp) for s in row.statuses] == [
-        ("Pending", at(0)), ("Running", at(1)), ("Failed", at(2)),
-        ("Pending", at(10)), ("Running", at(11)), ("Success", at(12))]
+        ("Pending", at(0)),
+        ("Running", at(1)),
+        ("Failed", at(2)),
+        ("Pending", at(10)),
+        ("Running", at(11)),
+        ("Success", at(12)),
+    ]
     assert (row.first_seen, row.transitions) == (at(0), 6)
 
 
@@ -95,17 +98,39 @@ def test_the_work_order_list_filters_by_status_case_insensitively(ledger: Ledger
 
 def test_a_run_row_carries_the_fields_of_the_spec(ledger: Ledger) -> None:
     ledger.record(**event("openfn", "run", "r-1", "available", 0, parent="wo", actor="web"))
-    ledger.record(**event("openfn", "run", "r-1", "claimed", 1, parent="wo",
-                          actor="system:worker"))
-    ledger.record(**event("openfn", "run", "r-1", "Killed", 2, parent="wo", reason="OomError",
-                          message="out of memory", actor="system:worker"))
+    ledger.record(**event("openfn", "run", "r-1", "claimed", 1, parent="wo", actor="system:worker"))
+    ledger.record(
+        **event(
+            "openfn",
+            "run",
+            "r-1",
+            "Killed",
+            2,
+            parent="wo",
+            reason="OomError",
+            message="out of memory",
+            actor="system:worker",
+        )
+    )
     row = ledger.status("openfn", "run", "r-1")
     assert row.model_dump(exclude={"statuses"}) == {
-        "model": "openfn", "type": "run", "id": "r-1", "parent": "wo",
-        "status": {"status": "Killed", "timestamp": at(2), "reason": "OomError",
-                   "message": "out of memory", "count": 1},
-        "final": True, "first_seen": at(0), "transitions": 3,
-        "last_actor": "system:worker", "forced": False, "aborts": True,
+        "model": "openfn",
+        "type": "run",
+        "id": "r-1",
+        "parent": "wo",
+        "status": {
+            "status": "Killed",
+            "timestamp": at(2),
+            "reason": "OomError",
+            "message": "out of memory",
+            "count": 1,
+        },
+        "final": True,
+        "first_seen": at(0),
+        "transitions": 3,
+        "last_actor": "system:worker",
+        "forced": False,
+        "aborts": True,
     }
 
 

@@ -30,8 +30,16 @@ def _feed(ledger: Ledger, workflow: str, groups: dict[str, list[str]]) -> None:
     for step in range(max(len(h) for h in groups.values())):
         for index, (name, history) in enumerate(groups.items()):
             if step < len(history):
-                ledger.record(**event("osmo", "task_group", name, history[step],
-                                      step * 10 + index, parent=workflow))
+                ledger.record(
+                    **event(
+                        "osmo",
+                        "task_group",
+                        name,
+                        history[step],
+                        step * 10 + index,
+                        parent=workflow,
+                    )
+                )
 
 
 def _workflow(ledger: Ledger, workflow: str = "wf") -> str:
@@ -48,41 +56,80 @@ CASES: list[tuple[str, dict[str, list[str]], str]] = [
     ("all completed", {"a": ran("COMPLETED"), "b": ran("COMPLETED")}, "COMPLETED"),
     ("failure while another runs", {"a": ran("FAILED_EXEC_TIMEOUT"), "b": ran()}, "RUNNING"),
     ("failure while another waits", {"a": ran("FAILED_EVICTED"), "b": waited()}, "WAITING"),
-    ("upstream failure next to its cause",
-     {"a": ran("FAILED_EXEC_TIMEOUT"), "b": waited("FAILED_UPSTREAM")}, "FAILED_EXEC_TIMEOUT"),
-    ("cause, consequence and a success",
-     {"a": ran("FAILED_IMAGE_PULL"), "b": waited("FAILED_UPSTREAM"), "c": ran("COMPLETED")},
-     "FAILED_IMAGE_PULL"),
-    ("upstream failures only", {"a": ran("COMPLETED"), "b": waited("FAILED_UPSTREAM")},
-     "FAILED"),
-    ("canceled beats server error",
-     {"a": ran("FAILED_SERVER_ERROR"), "b": ran("FAILED_CANCELED")}, "FAILED_CANCELED"),
-    ("canceled beats everything",
-     {"a": ran("FAILED_QUEUE_TIMEOUT"), "b": ran("FAILED_EXEC_TIMEOUT"),
-      "c": ran("FAILED_SERVER_ERROR"), "d": ran("FAILED_CANCELED"), "e": ran("FAILED_EVICTED")},
-     "FAILED_CANCELED"),
-    ("server error beats exec timeout",
-     {"a": ran("FAILED_EXEC_TIMEOUT"), "b": ran("FAILED_SERVER_ERROR")}, "FAILED_SERVER_ERROR"),
-    ("exec timeout beats queue timeout",
-     {"a": ran("FAILED_QUEUE_TIMEOUT"), "b": ran("FAILED_EXEC_TIMEOUT")}, "FAILED_EXEC_TIMEOUT"),
-    ("queue timeout beats the rest",
-     {"a": ran("FAILED_PREEMPTED"), "b": ran("FAILED_QUEUE_TIMEOUT"), "c": ran("FAILED")},
-     "FAILED_QUEUE_TIMEOUT"),
-    ("one shared cause", {"a": ran("FAILED_EVICTED"), "b": ran("FAILED_EVICTED")},
-     "FAILED_EVICTED"),
+    (
+        "upstream failure next to its cause",
+        {"a": ran("FAILED_EXEC_TIMEOUT"), "b": waited("FAILED_UPSTREAM")},
+        "FAILED_EXEC_TIMEOUT",
+    ),
+    (
+        "cause, consequence and a success",
+        {"a": ran("FAILED_IMAGE_PULL"), "b": waited("FAILED_UPSTREAM"), "c": ran("COMPLETED")},
+        "FAILED_IMAGE_PULL",
+    ),
+    ("upstream failures only", {"a": ran("COMPLETED"), "b": waited("FAILED_UPSTREAM")}, "FAILED"),
+    (
+        "canceled beats server error",
+        {"a": ran("FAILED_SERVER_ERROR"), "b": ran("FAILED_CANCELED")},
+        "FAILED_CANCELED",
+    ),
+    (
+        "canceled beats everything",
+        {
+            "a": ran("FAILED_QUEUE_TIMEOUT"),
+            "b": ran("FAILED_EXEC_TIMEOUT"),
+            "c": ran("FAILED_SERVER_ERROR"),
+            "d": ran("FAILED_CANCELED"),
+            "e": ran("FAILED_EVICTED"),
+        },
+        "FAILED_CANCELED",
+    ),
+    (
+        "server error beats exec timeout",
+        {"a": ran("FAILED_EXEC_TIMEOUT"), "b": ran("FAILED_SERVER_ERROR")},
+        "FAILED_SERVER_ERROR",
+    ),
+    (
+        "exec timeout beats queue timeout",
+        {"a": ran("FAILED_QUEUE_TIMEOUT"), "b": ran("FAILED_EXEC_TIMEOUT")},
+        "FAILED_EXEC_TIMEOUT",
+    ),
+    (
+        "queue timeout beats the rest",
+        {"a": ran("FAILED_PREEMPTED"), "b": ran("FAILED_QUEUE_TIMEOUT"), "c": ran("FAILED")},
+        "FAILED_QUEUE_TIMEOUT",
+    ),
+    (
+        "one shared cause",
+        {"a": ran("FAILED_EVICTED"), "b": ran("FAILED_EVICTED")},
+        "FAILED_EVICTED",
+    ),
     ("causes differ", {"a": ran("FAILED_EVICTED"), "b": ran("FAILED_PREEMPTED")}, "FAILED"),
     ("plain FAILED", {"a": ran("FAILED")}, "FAILED"),
-    *[(f"{s} has a workflow twin", {"a": ran(s), "b": ran("COMPLETED")}, s)
-      for s in ["FAILED_BACKEND_ERROR", "FAILED_IMAGE_PULL", "FAILED_EVICTED",
-                "FAILED_PREEMPTED", "FAILED_SERVER_ERROR", "FAILED_CANCELED",
-                "FAILED_EXEC_TIMEOUT", "FAILED_QUEUE_TIMEOUT"]],
-    ("rescheduled group is left out of success",
-     {"a": ran("RESCHEDULED"), "b": ran("COMPLETED")}, "COMPLETED"),
-    ("rescheduled group is left out of failure",
-     {"a": ran("RESCHEDULED"), "b": ran("FAILED_EVICTED")}, "FAILED_EVICTED"),
+    *[
+        (f"{s} has a workflow twin", {"a": ran(s), "b": ran("COMPLETED")}, s)
+        for s in [
+            "FAILED_BACKEND_ERROR",
+            "FAILED_IMAGE_PULL",
+            "FAILED_EVICTED",
+            "FAILED_PREEMPTED",
+            "FAILED_SERVER_ERROR",
+            "FAILED_CANCELED",
+            "FAILED_EXEC_TIMEOUT",
+            "FAILED_QUEUE_TIMEOUT",
+        ]
+    ],
+    (
+        "rescheduled group is left out of success",
+        {"a": ran("RESCHEDULED"), "b": ran("COMPLETED")},
+        "COMPLETED",
+    ),
+    (
+        "rescheduled group is left out of failure",
+        {"a": ran("RESCHEDULED"), "b": ran("FAILED_EVICTED")},
+        "FAILED_EVICTED",
+    ),
     ("rescheduled while another runs", {"a": ran("RESCHEDULED"), "b": ran()}, "RUNNING"),
-    ("only a rescheduled group, its work goes on elsewhere", {"a": ran("RESCHEDULED")},
-     "WAITING"),
+    ("only a rescheduled group, its work goes on elsewhere", {"a": ran("RESCHEDULED")}, "WAITING"),
 ]
 
 
@@ -99,7 +146,9 @@ def test_every_workflow_failure_twin_is_final(ledger: Ledger) -> None:
     row = ledger.status("osmo", "workflow", "wf")
     assert row.final
     assert (row.model_extra or {})["groups"] == {
-        "FAILED_EXEC_TIMEOUT": ["a"], "FAILED_UPSTREAM": ["b"]}
+        "FAILED_EXEC_TIMEOUT": ["a"],
+        "FAILED_UPSTREAM": ["b"],
+    }
 
 
 def test_a_workflow_with_no_events_does_not_exist(ledger: Ledger) -> None:
@@ -108,15 +157,18 @@ def test_a_workflow_with_no_events_does_not_exist(ledger: Ledger) -> None:
 
 
 def _declare(ledger: Ledger, groups: list[str], when: float = -1, **fields: Any) -> None:
-    ledger.record(**event("osmo", "workflow", "wf", "PENDING", when,
-                          attributes={"groups": groups}, **fields))
+    ledger.record(
+        **event("osmo", "workflow", "wf", "PENDING", when, attributes={"groups": groups}, **fields)
+    )
 
 
 def test_a_declaration_alone_is_pending(ledger: Ledger) -> None:
     _declare(ledger, ["a", "b"])
     row = ledger.status("osmo", "workflow", "wf")
     assert (row.status.status, (row.model_extra or {})["groups"]) == (
-        "PENDING", {"NOT_SUBMITTED": ["a", "b"]})
+        "PENDING",
+        {"NOT_SUBMITTED": ["a", "b"]},
+    )
 
 
 def test_declared_groups_not_yet_seen_keep_the_workflow_unfinished(ledger: Ledger) -> None:
@@ -139,11 +191,13 @@ def test_without_a_declaration_the_groups_seen_so_far_are_the_whole_set(ledger: 
 
 def test_workflow_level_failed_submission(ledger: Ledger) -> None:
     _declare(ledger, ["a"])
-    ledger.record(**event("osmo", "workflow", "wf", "FAILED_SUBMISSION", 0,
-                          message="bad spec"))
+    ledger.record(**event("osmo", "workflow", "wf", "FAILED_SUBMISSION", 0, message="bad spec"))
     row = ledger.status("osmo", "workflow", "wf")
     assert (row.status.status, row.status.message, row.final) == (
-        "FAILED_SUBMISSION", "bad spec", True)
+        "FAILED_SUBMISSION",
+        "bad spec",
+        True,
+    )
 
 
 def test_workflow_level_failure_without_any_group(ledger: Ledger) -> None:
@@ -168,14 +222,19 @@ def test_workflow_statuses_record_each_change_with_the_time_of_the_group_event(
     ledger: Ledger,
 ) -> None:
     _feed(ledger, "wf", {"a": ran("COMPLETED"), "b": waited()})
-    for when, status in enumerate(["PROCESSING", "SCHEDULING", "INITIALIZING", "RUNNING",
-                                   "COMPLETED"]):
+    for when, status in enumerate(
+        ["PROCESSING", "SCHEDULING", "INITIALIZING", "RUNNING", "COMPLETED"]
+    ):
         ledger.record(**event("osmo", "task_group", "b", status, 100 + when, parent="wf"))
     row = ledger.status("osmo", "workflow", "wf")
     # a: SUBMITTING at 0 ... RUNNING at 40, COMPLETED at 50; b runs at 103.
     assert [(s.status, s.timestamp) for s in row.statuses] == [
-        ("PENDING", at(0)), ("RUNNING", at(40)), ("WAITING", at(50)),
-        ("RUNNING", at(103)), ("COMPLETED", at(104))]
+        ("PENDING", at(0)),
+        ("RUNNING", at(40)),
+        ("WAITING", at(50)),
+        ("RUNNING", at(103)),
+        ("COMPLETED", at(104)),
+    ]
 
 
 def test_groups_of_other_workflows_do_not_count(ledger: Ledger) -> None:

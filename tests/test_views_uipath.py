@@ -31,11 +31,18 @@ def test_a_job_terminating_for_a_day_is_faulted_by_sweep(ledger: Ledger) -> None
     assert [(a["id"], a["status"], a["result"]) for a in actions] == [("j", "Faulted", "accepted")]
     row = ledger.status("uipath", "job", "j")
     assert (row.status.status, row.status.reason, row.status.timestamp, row.last_actor) == (
-        "Faulted", "terminating_timeout", at(2 + DAY), "system:cleanup")
+        "Faulted",
+        "terminating_timeout",
+        at(2 + DAY),
+        "system:cleanup",
+    )
     assert row.final
     entry = ledger.history("uipath", "job", "j")[-1]
     assert (entry.actor, entry.reason, entry.forced) == (
-        "system:cleanup", "terminating_timeout", False)
+        "system:cleanup",
+        "terminating_timeout",
+        False,
+    )
 
 
 def test_sweep_leaves_jobs_terminating_for_less_than_a_day(ledger: Ledger) -> None:
@@ -66,7 +73,8 @@ def test_sweep_dry_run_lists_without_appending(ledger: Ledger) -> None:
     before = fingerprint(ledger)
     planned = ledger.sweep(at(3 + DAY), dry_run=True)
     assert [(a["id"], a["status"], a["actor"]) for a in planned] == [
-        ("j-1", "Faulted", "system:cleanup")]
+        ("j-1", "Faulted", "system:cleanup")
+    ]
     assert fingerprint(ledger) == before
     done = ledger.sweep(at(103 + DAY))
     assert sorted(a["id"] for a in done) == ["j-1", "j-2"]

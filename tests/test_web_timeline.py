@@ -24,25 +24,53 @@ from service import Tokens, create_app
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "images" / "timeline.png"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _run(run: str, status: str, at: str, actor: str, **extra: Any) -> dict[str, Any]:
-    return {"model": "openfn", "type": "run", "id": run, "parent": "wo-demo", "status": status,
-            "occurred_at": at, "actor": actor, **extra}
+    return {
+        "model": "openfn",
+        "type": "run",
+        "id": run,
+        "parent": "wo-demo",
+        "status": status,
+        "occurred_at": at,
+        "actor": actor,
+        **extra,
+    }
 
 
 DEMO = [
     _run("run-1", "Pending", "2024-05-01T10:00:00Z", "system:lightning"),
     _run("run-1", "claimed", "2024-05-01T10:00:02Z", "system:worker-1"),
-    _run("run-1", "Failed", "2024-05-01T10:00:09Z", "system:worker-1", reason="JobError",
-         message="TypeError: cannot read properties of undefined"),
+    _run(
+        "run-1",
+        "Failed",
+        "2024-05-01T10:00:09Z",
+        "system:worker-1",
+        reason="JobError",
+        message="TypeError: cannot read properties of undefined",
+    ),
     _run("run-2", "Pending", "2024-05-01T10:05:00Z", "system:lightning"),
     _run("run-2", "started", "2024-05-01T10:05:01Z", "system:worker-2"),
     _run("run-2", "Lost", "2024-05-01T10:20:00Z", "system:janitor", reason="heartbeat_timeout"),
-    _run("run-2", "Success", "2024-05-01T10:30:00Z", "alice", force=True,
-         reason="output verified by hand", message="worker died after writing its result"),
+    _run(
+        "run-2",
+        "Success",
+        "2024-05-01T10:30:00Z",
+        "alice",
+        force=True,
+        reason="output verified by hand",
+        message="worker died after writing its result",
+    ),
     _run("run-3", "Pending", "2024-05-01T10:40:00Z", "system:lightning"),
     _run("run-3", "started", "2024-05-01T10:40:10Z", "system:worker-1"),
     _run("run-3", "claimed", "2024-05-01T10:40:02Z", "system:worker-1"),
@@ -120,8 +148,9 @@ def test_a_wrong_token_is_refused_and_sets_no_cookie(site: Site) -> None:
 
 
 def test_logging_in_sets_an_httponly_strict_cookie_and_returns_to_the_page(site: Site) -> None:
-    answer = httpx.post(f"{site.url}/ui/login",
-                        data={"token": site.token, "next": "/ui/openfn/work_order/wo-demo"})
+    answer = httpx.post(
+        f"{site.url}/ui/login", data={"token": site.token, "next": "/ui/openfn/work_order/wo-demo"}
+    )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/ui/openfn/work_order/wo-demo"
     cookie = answer.headers["set-cookie"].lower()
@@ -129,8 +158,9 @@ def test_logging_in_sets_an_httponly_strict_cookie_and_returns_to_the_page(site:
 
 
 def test_login_never_redirects_off_the_site(site: Site) -> None:
-    answer = httpx.post(f"{site.url}/ui/login",
-                        data={"token": site.token, "next": "https://evil.example/"})
+    answer = httpx.post(
+        f"{site.url}/ui/login", data={"token": site.token, "next": "https://evil.example/"}
+    )
     assert answer.headers["location"] == "/ui"
 
 
@@ -167,16 +197,24 @@ def test_the_work_order_page_shows_its_runs_and_every_transition(
 
 
 def test_as_of_shows_the_work_order_before_its_last_run(stored_browser: httpx.Client) -> None:
-    text = _text(stored_browser.get("/ui/openfn/work_order/wo-demo",
-                             params={"as_of": "2024-05-01T10:21:00Z"}).text)
+    text = _text(
+        stored_browser.get(
+            "/ui/openfn/work_order/wo-demo", params={"as_of": "2024-05-01T10:21:00Z"}
+        ).text
+    )
     assert "openfn work_order wo-demo Lost" in text
     assert "runs (2)" in text
     assert "as of 2024-05-01T10:21:00Z" in text
 
 
 def test_entity_text_is_escaped(site: Site, browser: httpx.Client) -> None:
-    site.ledger.record(model="uipath", type="job", id="<script>alert(1)</script>",
-                       status="Pending", occurred_at="2024-05-01T10:00:00Z")
+    site.ledger.record(
+        model="uipath",
+        type="job",
+        id="<script>alert(1)</script>",
+        status="Pending",
+        occurred_at="2024-05-01T10:00:00Z",
+    )
     html = browser.get("/ui", params={"q": "<script>alert(1)</script>"}).text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
