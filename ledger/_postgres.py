@@ -28,7 +28,6 @@ import psycopg.errors
 from eventsourcing.persistence import (
     IntegrityError,
     PersistenceError,
-    StoredEvent,
     Tracking,
 )
 from eventsourcing.postgres import (
@@ -48,7 +47,7 @@ from ._errors import (
     StoreError,
     StoreFull,
 )
-from ._event import MAPPER, TOPIC, StatusChanged
+from ._event import TOPIC, StatusChanged, decode_event
 from ._store import (
     STORE_FORMAT,
     ChainHead,
@@ -125,16 +124,6 @@ class _PostgresCursor(Cursor):
         return self.raw.fetchone()
 
 
-def _decode(originator_id: str, version: int, state: bytes) -> StatusChanged:
-    event = MAPPER.to_domain_event(
-        StoredEvent(
-            originator_id=originator_id, originator_version=version, topic=TOPIC, state=bytes(state)
-        )
-    )
-    assert isinstance(event, StatusChanged)
-    return event
-
-
 class _PostgresTransaction(Transaction):
     def __init__(self, store: PostgresEventStore, conn: psycopg.Connection[Any]) -> None:
         self.store = store
@@ -142,19 +131,6 @@ class _PostgresTransaction(Transaction):
         self.raw = conn.cursor(row_factory=tuple_row)
         self.cursor = _PostgresCursor(self.raw)
         self.es_cursor = conn.cursor()
-
-    def head(self) -> ChainHead:
-        self.cursor.execute("SELECT seq, hash, recorded_at FROM ledger_head WHERE id = 1")
-        row = self.cursor.fetchone()
-        return ChainHead(0, "0" * 64, "") if row is None else ChainHead(*row)
-
-    def stream(self, originator_id: str) -> list[StatusChanged]:
-        self.cursor.execute(
-            "SELECT originator_version, state FROM stored_events "
-            "WHERE originator_id = ? ORDER BY originator_version",
-            (originator_id,),
-        )
-        return [_decode(originator_id, v, s) for v, s in self.cursor.fetchall()]
 
     def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         self.raw.execute(
@@ -206,7 +182,7 @@ class _PostgresTransaction(Transaction):
         )
         events = []
         for nid, o, v, s in self.cursor.fetchall():
-            event = _decode(o, v, s)
+            event = decode_event(o, v, s)
             event.notification_id = nid
             events.append(event)
         return events
@@ -228,7 +204,7 @@ class _PostgresTransaction(Transaction):
             raw.itersize = SCAN_ITERSIZE
             raw.execute(sql, (upto, prefix))
             for nid, originator_id, version, state in raw:
-                event = _decode(originator_id, version, state)
+                event = decode_event(originator_id, version, state)
                 event.notification_id = nid
                 yield event
 
@@ -451,7 +427,7 @@ class PostgresEventStore(EventStore):
         self, start: int = 1, stop: int | None = None, page: int = 5000
     ) -> Iterator[StatusChanged]:
         for nid, originator_id, version, state in self._pages(start, stop, page):
-            event = _decode(originator_id, version, state)
+            event = decode_event(originator_id, version, state)
             event.notification_id = nid
             yield event
 
@@ -471,10 +447,6 @@ class PostgresEventStore(EventStore):
                 return
             position = batch[-1].id + 1
 
-    def stream(self, originator_id: str) -> list[StatusChanged]:
-        with self.read() as txn:
-            return txn.stream(originator_id)
-
     def streams_with_prefix(self, prefix: str) -> Iterator[StatusChanged]:
         with self.read() as txn:
             txn.cursor.execute(
@@ -484,31 +456,7 @@ class PostgresEventStore(EventStore):
             )
             rows = txn.cursor.fetchall()
         for o, v, s in rows:
-            yield _decode(o, v, s)
-
-    def head(self) -> ChainHead:
-        with self.read() as txn:
-            return txn.head()
-
-    def event_id_count(self) -> int:
-        with self.read() as txn:
-            txn.cursor.execute("SELECT COUNT(*) FROM ledger_event_ids")
-            row = txn.cursor.fetchone()
-        return int(row[0]) if row else 0
-
-    def saved_models(self) -> dict[str, str]:
-        with self.read() as txn:
-            txn.cursor.execute("SELECT name, source FROM ledger_models ORDER BY name")
-            return {name: source for name, source in txn.cursor.fetchall()}
-
-    def save_model(self, name: str, version: int, source: str) -> None:
-        with self.write() as txn:
-            txn.cursor.execute(
-                "INSERT INTO ledger_models (name, version, source, added_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
-                "source = excluded.source, added_at = excluded.added_at",
-                (name, version, source, now_iso()),
-            )
+            yield decode_event(o, v, s)
 
     @contextmanager
     def follower(self, name: str) -> Iterator[Follower]:

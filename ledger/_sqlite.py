@@ -76,29 +76,12 @@ class _SQLiteCursor(Cursor):
         return None if row is None else tuple(row)
 
 
-def _decode(originator_id: str, version: int, state: bytes) -> StatusChanged:
-    return decode_event(originator_id, version, state)
-
-
 class _SQLiteTransaction(Transaction):
     cursor: _SQLiteCursor
 
     def __init__(self, store: SQLiteEventStore, raw: sqlite3.Cursor) -> None:
         self.store = store
         self.cursor = _SQLiteCursor(raw)
-
-    def head(self) -> ChainHead:
-        self.cursor.execute("SELECT seq, hash, recorded_at FROM ledger_head WHERE id = 1")
-        row = self.cursor.fetchone()
-        return ChainHead(0, "0" * 64, "") if row is None else ChainHead(*row)
-
-    def stream(self, originator_id: str) -> list[StatusChanged]:
-        self.cursor.execute(
-            "SELECT originator_version, state FROM stored_events "
-            "WHERE originator_id = ? ORDER BY originator_version",
-            (originator_id,),
-        )
-        return [_decode(originator_id, v, s) for v, s in self.cursor.fetchall()]
 
     def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         found: dict[str, tuple[str, int]] = {}
@@ -139,7 +122,7 @@ class _SQLiteTransaction(Transaction):
         )
         events = []
         for rowid, o, v, s in self.cursor.fetchall():
-            event = _decode(o, v, s)
+            event = decode_event(o, v, s)
             event.notification_id = rowid
             events.append(event)
         return events
@@ -158,7 +141,7 @@ class _SQLiteTransaction(Transaction):
             (prefix, prefix + "\U0010ffff", upto),
         )
         for rowid, originator_id, version, state in raw:
-            event = _decode(originator_id, version, state)
+            event = decode_event(originator_id, version, state)
             event.notification_id = rowid
             yield event
 
@@ -263,7 +246,7 @@ class SQLiteEventStore(EventStore):
     ) -> Iterator[StatusChanged]:
         for rowid, originator_id, version, state in self._pages(start, stop, page):
             del rowid
-            yield _decode(originator_id, version, state)
+            yield decode_event(originator_id, version, state)
 
     def iter_raw(self, page: int = 5000) -> Iterator[tuple[int, str, int, bytes]]:
         yield from self._pages(1, None, page)
@@ -284,10 +267,6 @@ class SQLiteEventStore(EventStore):
                 return
             position = batch[-1].id + 1
 
-    def stream(self, originator_id: str) -> list[StatusChanged]:
-        with self.read() as txn:
-            return txn.stream(originator_id)
-
     def streams_with_prefix(self, prefix: str) -> Iterator[StatusChanged]:
         with self.read() as txn:
             txn.cursor.execute(
@@ -298,31 +277,7 @@ class SQLiteEventStore(EventStore):
             )
             rows = txn.cursor.fetchall()
         for o, v, s in rows:
-            yield _decode(o, v, s)
-
-    def head(self) -> ChainHead:
-        with self.read() as txn:
-            return txn.head()
-
-    def event_id_count(self) -> int:
-        with self.read() as txn:
-            txn.cursor.execute("SELECT COUNT(*) FROM ledger_event_ids")
-            row = txn.cursor.fetchone()
-        return int(row[0]) if row else 0
-
-    def saved_models(self) -> dict[str, str]:
-        with self.read() as txn:
-            txn.cursor.execute("SELECT name, source FROM ledger_models ORDER BY name")
-            return {name: source for name, source in txn.cursor.fetchall()}
-
-    def save_model(self, name: str, version: int, source: str) -> None:
-        with self.write() as txn:
-            txn.cursor.execute(
-                "INSERT INTO ledger_models (name, version, source, added_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
-                "source = excluded.source, added_at = excluded.added_at",
-                (name, version, source, now_iso()),
-            )
+            yield decode_event(o, v, s)
 
     def close(self) -> None:
         self.datastore.close()

@@ -12,7 +12,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ._event import StatusChanged
+from ._event import StatusChanged, decode_event
+from ._timestamps import now_iso
 
 STORE_FORMAT = 1
 
@@ -57,11 +58,18 @@ class Transaction(ABC):
 
     cursor: Cursor
 
-    @abstractmethod
-    def head(self) -> ChainHead: ...
+    def head(self) -> ChainHead:
+        self.cursor.execute("SELECT seq, hash, recorded_at FROM ledger_head WHERE id = 1")
+        row = self.cursor.fetchone()
+        return ChainHead(0, "0" * 64, "") if row is None else ChainHead(*row)
 
-    @abstractmethod
-    def stream(self, originator_id: str) -> list[StatusChanged]: ...
+    def stream(self, originator_id: str) -> list[StatusChanged]:
+        self.cursor.execute(
+            "SELECT originator_version, state FROM stored_events "
+            "WHERE originator_id = ? ORDER BY originator_version",
+            (originator_id,),
+        )
+        return [decode_event(originator_id, v, s) for v, s in self.cursor.fetchall()]
 
     @abstractmethod
     def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]: ...
@@ -125,23 +133,36 @@ class EventStore(ABC):
     def iter_raw(self, page: int = 5000) -> Iterator[tuple[int, str, int, bytes]]:
         """(notification id, originator id, version, state) exactly as stored."""
 
-    @abstractmethod
-    def stream(self, originator_id: str) -> list[StatusChanged]: ...
+    def stream(self, originator_id: str) -> list[StatusChanged]:
+        with self.read() as txn:
+            return txn.stream(originator_id)
 
     @abstractmethod
     def streams_with_prefix(self, prefix: str) -> Iterator[StatusChanged]: ...
 
-    @abstractmethod
-    def head(self) -> ChainHead: ...
+    def head(self) -> ChainHead:
+        with self.read() as txn:
+            return txn.head()
 
-    @abstractmethod
-    def event_id_count(self) -> int: ...
+    def event_id_count(self) -> int:
+        with self.read() as txn:
+            txn.cursor.execute("SELECT COUNT(*) FROM ledger_event_ids")
+            row = txn.cursor.fetchone()
+        return int(row[0]) if row else 0
 
-    @abstractmethod
-    def saved_models(self) -> dict[str, str]: ...
+    def saved_models(self) -> dict[str, str]:
+        with self.read() as txn:
+            txn.cursor.execute("SELECT name, source FROM ledger_models ORDER BY name")
+            return {name: source for name, source in txn.cursor.fetchall()}
 
-    @abstractmethod
-    def save_model(self, name: str, version: int, source: str) -> None: ...
+    def save_model(self, name: str, version: int, source: str) -> None:
+        with self.write() as txn:
+            txn.cursor.execute(
+                "INSERT INTO ledger_models (name, version, source, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
+                "source = excluded.source, added_at = excluded.added_at",
+                (name, version, source, now_iso()),
+            )
 
     @contextmanager
     def follower(self, name: str) -> Iterator[Follower]:
