@@ -125,6 +125,8 @@ class _PostgresCursor(Cursor):
 
 
 class _PostgresTransaction(Transaction):
+    notification_column = "notification_id"
+
     def __init__(self, store: PostgresEventStore, conn: psycopg.Connection[Any]) -> None:
         self.store = store
         self.conn = conn
@@ -166,26 +168,8 @@ class _PostgresTransaction(Transaction):
                 [r.seq for r in records],
             ),
         )
-        self.cursor.execute(
-            "INSERT INTO ledger_head (id, seq, hash, recorded_at) VALUES (1, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
-            "recorded_at = excluded.recorded_at",
-            (head.seq, head.hash, head.recorded_at),
-        )
+        self.move_head(head)
         return list(ids)
-
-    def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]:
-        self.cursor.execute(
-            "SELECT notification_id, originator_id, originator_version, state FROM stored_events "
-            "WHERE notification_id > ? ORDER BY notification_id LIMIT ?",
-            (notification_id, limit),
-        )
-        events = []
-        for nid, o, v, s in self.cursor.fetchall():
-            event = decode_event(o, v, s)
-            event.notification_id = nid
-            events.append(event)
-        return events
 
     def max_notification_id(self) -> int:
         self.es_cursor.execute(self.store.recorder.max_notification_id_statement)

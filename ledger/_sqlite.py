@@ -78,6 +78,7 @@ class _SQLiteCursor(Cursor):
 
 class _SQLiteTransaction(Transaction):
     cursor: _SQLiteCursor
+    notification_column = "rowid"
 
     def __init__(self, store: SQLiteEventStore, raw: sqlite3.Cursor) -> None:
         self.store = store
@@ -106,26 +107,8 @@ class _SQLiteTransaction(Transaction):
             "INSERT INTO ledger_event_ids (event_id, digest, seq) VALUES (?, ?, ?)",
             [(r.event_id, r.digest, r.seq) for r in records],
         )
-        self.cursor.execute(
-            "INSERT INTO ledger_head (id, seq, hash, recorded_at) VALUES (1, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
-            "recorded_at = excluded.recorded_at",
-            (head.seq, head.hash, head.recorded_at),
-        )
+        self.move_head(head)
         return [r.seq for r in records]
-
-    def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]:
-        self.cursor.execute(
-            "SELECT rowid, originator_id, originator_version, state FROM stored_events "
-            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-            (notification_id, limit),
-        )
-        events = []
-        for rowid, o, v, s in self.cursor.fetchall():
-            event = decode_event(o, v, s)
-            event.notification_id = rowid
-            events.append(event)
-        return events
 
     def max_notification_id(self) -> int:
         self.cursor.execute("SELECT MAX(rowid) FROM stored_events")

@@ -57,6 +57,7 @@ class Transaction(ABC):
     """One atomic unit: reads see the store as of its start plus its own writes."""
 
     cursor: Cursor
+    notification_column: str  # eventsourcing's notification id: rowid, or a column
 
     def head(self) -> ChainHead:
         self.cursor.execute("SELECT seq, hash, recorded_at FROM ledger_head WHERE id = 1")
@@ -78,8 +79,28 @@ class Transaction(ABC):
     def insert(self, records: Sequence[NewRecord], head: ChainHead) -> list[int]:
         """Store the records and move the chain head; returns notification ids."""
 
-    @abstractmethod
-    def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]: ...
+    def move_head(self, head: ChainHead) -> None:
+        self.cursor.execute(
+            "INSERT INTO ledger_head (id, seq, hash, recorded_at) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+            "recorded_at = excluded.recorded_at",
+            (head.seq, head.hash, head.recorded_at),
+        )
+
+    def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]:
+        """The next page of events in notification order (ids may have gaps)."""
+        column = self.notification_column
+        self.cursor.execute(
+            f"SELECT {column}, originator_id, originator_version, state FROM stored_events "
+            f"WHERE {column} > ? ORDER BY {column} LIMIT ?",
+            (notification_id, limit),
+        )
+        events = []
+        for nid, originator_id, version, state in self.cursor.fetchall():
+            event = decode_event(originator_id, version, state)
+            event.notification_id = nid
+            events.append(event)
+        return events
 
     @abstractmethod
     def max_notification_id(self) -> int: ...
