@@ -125,7 +125,7 @@ class _PostgresCursor(Cursor):
 
 
 class _PostgresTransaction(Transaction):
-    notification_column = "notification_id"
+    NOTIFICATION_COLUMN = "notification_id"
 
     def __init__(self, store: PostgresEventStore, conn: psycopg.Connection[Any]) -> None:
         self.store = store

@@ -78,7 +78,7 @@ class _SQLiteCursor(Cursor):
 
 class _SQLiteTransaction(Transaction):
     cursor: _SQLiteCursor
-    notification_column = "rowid"
+    NOTIFICATION_COLUMN = "rowid"
 
     def __init__(self, store: SQLiteEventStore, raw: sqlite3.Cursor) -> None:
         self.store = store

@@ -57,7 +57,7 @@ class Transaction(ABC):
     """One atomic unit: reads see the store as of its start plus its own writes."""
 
     cursor: Cursor
-    notification_column: str  # eventsourcing's notification id: rowid, or a column
+    NOTIFICATION_COLUMN: str  # eventsourcing's notification id: rowid, or a column
 
     def head(self) -> ChainHead:
         self.cursor.execute("SELECT seq, hash, recorded_at FROM ledger_head WHERE id = 1")
@@ -89,10 +89,10 @@ class Transaction(ABC):
 
     def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]:
         """The next page of events in notification order (ids may have gaps)."""
-        column = self.notification_column
         self.cursor.execute(
-            f"SELECT {column}, originator_id, originator_version, state FROM stored_events "
-            f"WHERE {column} > ? ORDER BY {column} LIMIT ?",
+            f"SELECT {self.NOTIFICATION_COLUMN}, originator_id, originator_version, state "
+            f"FROM stored_events WHERE {self.NOTIFICATION_COLUMN} > ? "
+            f"ORDER BY {self.NOTIFICATION_COLUMN} LIMIT ?",
             (notification_id, limit),
         )
         events = []
