@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -232,6 +232,7 @@ class _PostgresFollower(Follower):
 
 class PostgresEventStore(EventStore):
     backend = "postgresql"
+    recorder: PostgresApplicationRecorder
 
     def __init__(self, url: str) -> None:
         params = {k: v for k, v in conninfo_to_dict(url).items() if v is not None}
@@ -407,29 +408,8 @@ class PostgresEventStore(EventStore):
 
     # -- reads outside a transaction -------------------------------------------------
 
-    def iter_events(
-        self, start: int = 1, stop: int | None = None, page: int = 5000
-    ) -> Iterator[StatusChanged]:
-        for nid, originator_id, version, state in self._pages(start, stop, page):
-            event = decode_event(originator_id, version, state)
-            event.notification_id = nid
-            yield event
-
-    def iter_raw(self, page: int = 5000) -> Iterator[tuple[int, str, int, bytes]]:
-        yield from self._pages(1, None, page)
-
-    def _pages(
-        self, start: int, stop: int | None, page: int
-    ) -> Iterator[tuple[int, str, int, bytes]]:
-        position = start
-        while True:
-            with self.errors():
-                batch = self.recorder.select_notifications(position, page, stop=stop)
-            for n in batch:
-                yield n.id, str(n.originator_id), n.originator_version, bytes(n.state)
-            if len(batch) < page:
-                return
-            position = batch[-1].id + 1
+    def reading_events(self) -> AbstractContextManager[None]:
+        return self.errors()
 
     def streams_with_prefix(self, prefix: str) -> Iterator[StatusChanged]:
         with self.read() as txn:

@@ -142,6 +142,7 @@ class _SQLiteTransaction(Transaction):
 
 class SQLiteEventStore(EventStore):
     backend = "sqlite"
+    recorder: SQLiteApplicationRecorder
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(Path(path))
@@ -224,31 +225,12 @@ class SQLiteEventStore(EventStore):
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
 
-    def iter_events(
-        self, start: int = 1, stop: int | None = None, page: int = 5000
-    ) -> Iterator[StatusChanged]:
-        for rowid, originator_id, version, state in self._pages(start, stop, page):
-            del rowid
-            yield decode_event(originator_id, version, state)
-
-    def iter_raw(self, page: int = 5000) -> Iterator[tuple[int, str, int, bytes]]:
-        yield from self._pages(1, None, page)
-
-    def _pages(
-        self, start: int, stop: int | None, page: int
-    ) -> Iterator[tuple[int, str, int, bytes]]:
-        position = start
-        while True:
-            try:
-                batch = self.recorder.select_notifications(position, page, stop=stop)
-            except Exception as exc:
-                raise StoreError(f"{self.path}: cannot read events: {exc}") from None
-            for n in batch:
-                state = n.state.encode() if isinstance(n.state, str) else bytes(n.state)
-                yield n.id, str(n.originator_id), n.originator_version, state
-            if len(batch) < page:
-                return
-            position = batch[-1].id + 1
+    @contextmanager
+    def reading_events(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            raise StoreError(f"{self.path}: cannot read events: {exc}") from None
 
     def streams_with_prefix(self, prefix: str) -> Iterator[StatusChanged]:
         with self.read() as txn:

@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.persistence import ApplicationRecorder
+
 from ._event import StatusChanged, decode_event
 from ._timestamps import now_iso
 
@@ -135,6 +137,7 @@ class EventStore(ABC):
 
     url: str
     backend: str
+    recorder: ApplicationRecorder
 
     @abstractmethod
     def write(self) -> AbstractContextManager[Transaction]:
@@ -145,14 +148,35 @@ class EventStore(ABC):
         """A read-only snapshot."""
 
     @abstractmethod
+    def reading_events(self) -> AbstractContextManager[None]:
+        """Translate the backend's errors while paging through the notification log."""
+
     def iter_events(
         self, start: int = 1, stop: int | None = None, page: int = 5000
     ) -> Iterator[StatusChanged]:
         """Every event in ledger order, paged so memory stays flat."""
+        for notification_id, originator_id, version, state in self._pages(start, stop, page):
+            event = decode_event(originator_id, version, state)
+            event.notification_id = notification_id
+            yield event
 
-    @abstractmethod
     def iter_raw(self, page: int = 5000) -> Iterator[tuple[int, str, int, bytes]]:
         """(notification id, originator id, version, state) exactly as stored."""
+        yield from self._pages(1, None, page)
+
+    def _pages(
+        self, start: int, stop: int | None, page: int
+    ) -> Iterator[tuple[int, str, int, bytes]]:
+        position = start
+        while True:
+            with self.reading_events():
+                batch = self.recorder.select_notifications(position, page, stop=stop)
+            for n in batch:
+                state = n.state.encode() if isinstance(n.state, str) else bytes(n.state)
+                yield n.id, str(n.originator_id), n.originator_version, state
+            if len(batch) < page:
+                return
+            position = batch[-1].id + 1
 
     def stream(self, originator_id: str) -> list[StatusChanged]:
         with self.read() as txn:
