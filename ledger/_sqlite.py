@@ -166,6 +166,9 @@ class SQLiteEventStore(EventStore):
         return SQLiteCursor(raw)
 
     def _create(self) -> None:
+        """Every table, eventsourcing's tracking table included, is made under the
+        writer lock: processes creating one new file at once wait for each other
+        instead of failing a deferred transaction's lock upgrade."""
         try:
             with self._connection(writer=True) as conn:
                 raw = conn._sqlite_conn.cursor()
@@ -173,6 +176,11 @@ class SQLiteEventStore(EventStore):
                 try:
                     cur = self.wrap(raw)
                     self.recorder._create_table(cur)
+                    raw.execute(
+                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracking'"
+                    )
+                    if raw.fetchone() is None:
+                        self.tracking_recorder._create_table(cur)
                     for statement in LEDGER_TABLES:
                         raw.execute(statement)
                     raw.execute(
@@ -186,7 +194,6 @@ class SQLiteEventStore(EventStore):
                 except BaseException:
                     conn.rollback()
                     raise
-            self.tracking_recorder.create_table()
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
 
