@@ -273,15 +273,15 @@ def decode_event(originator_id: str, version: int, state: bytes | dict[str, Any]
     attributes), without its per-event topic resolution and id conversion, which
     cost more than the JSON decoding on the hot read paths (rebuild, appends).
     A dict `state` is taken over as the event's attributes, not copied."""
-    data = orjson.loads(state) if isinstance(state, bytes | bytearray | memoryview | str) else state
+    data = state if isinstance(state, dict) else orjson.loads(state)
     data["originator_id"] = originator_id
     data["originator_version"] = version
     schema = data.get("schema_version", 1)
-    while schema < StatusChanged.class_version:
+    while schema < SCHEMA_VERSION:
         getattr(StatusChanged, f"upcast_v{schema}_v{schema + 1}")(data)
         schema += 1
     event = object.__new__(StatusChanged)
-    object.__setattr__(event, "__dict__", data)
+    event.__dict__ = data
     return event
 
 

@@ -56,6 +56,7 @@ from ._store import (
     Follower,
     NewRecord,
     Transaction,
+    grouped_streams,
 )
 from ._timestamps import now_iso
 
@@ -176,7 +177,7 @@ class _PostgresTransaction(Transaction):
         row = self.es_cursor.fetchone()
         return int(row["max"] or 0) if row else 0
 
-    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[StatusChanged]:
+    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[list[StatusChanged]]:
         """Streams through a server-side cursor, so a rebuild never holds the whole
         store in memory."""
         sql = (
@@ -187,10 +188,7 @@ class _PostgresTransaction(Transaction):
         with self.conn.cursor(name="status_ledger_scan", row_factory=tuple_row) as raw:
             raw.itersize = SCAN_ITERSIZE
             raw.execute(sql, (upto, prefix))
-            for nid, originator_id, version, state in raw:
-                event = decode_event(originator_id, version, state)
-                event.notification_id = nid
-                yield event
+            yield from grouped_streams(raw)
 
     def max_tracking_id(self, name: str) -> int:
         value = self.store.tracking_recorder._max_tracking_id(name, self.es_cursor)

@@ -29,7 +29,15 @@ from ._errors import (
     StoreFull,
 )
 from ._event import TOPIC, StatusChanged, decode_event
-from ._store import STORE_FORMAT, ChainHead, Cursor, EventStore, NewRecord, Transaction
+from ._store import (
+    STORE_FORMAT,
+    ChainHead,
+    Cursor,
+    EventStore,
+    NewRecord,
+    Transaction,
+    grouped_streams,
+)
 from ._timestamps import now_iso
 
 BUSY_TIMEOUT_SECONDS = 60
@@ -115,7 +123,7 @@ class _SQLiteTransaction(Transaction):
         row = self.cursor.fetchone()
         return int(row[0] or 0) if row else 0
 
-    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[StatusChanged]:
+    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[list[StatusChanged]]:
         raw = self.cursor.raw.connection.cursor()
         raw.execute(
             "SELECT rowid, originator_id, originator_version, state FROM stored_events "
@@ -123,10 +131,7 @@ class _SQLiteTransaction(Transaction):
             "ORDER BY originator_id, originator_version",
             (prefix, prefix + "\U0010ffff", upto),
         )
-        for rowid, originator_id, version, state in raw:
-            event = decode_event(originator_id, version, state)
-            event.notification_id = rowid
-            yield event
+        yield from grouped_streams(raw)
 
     def max_tracking_id(self, name: str) -> int:
         value = self.store.tracking_recorder._max_tracking_id(

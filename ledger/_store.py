@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -108,14 +108,33 @@ class Transaction(ABC):
     def max_notification_id(self) -> int: ...
 
     @abstractmethod
-    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[StatusChanged]:
-        """Events up to a notification id, grouped by stream, in version order."""
+    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[list[StatusChanged]]:
+        """Every stream's events up to a notification id, one stream at a time, in
+        version order."""
 
     @abstractmethod
     def max_tracking_id(self, name: str) -> int: ...
 
     @abstractmethod
     def set_tracking(self, name: str, notification_id: int) -> None: ...
+
+
+def grouped_streams(rows: Iterable[tuple[int, str, int, Any]]) -> Iterator[list[StatusChanged]]:
+    """(notification id, originator id, version, state) rows ordered by stream,
+    decoded and grouped in one loop: this is a rebuild's innermost loop."""
+    stream: list[StatusChanged] = []
+    key = None
+    for notification_id, originator_id, version, state in rows:
+        if originator_id != key:
+            if stream:
+                yield stream
+            stream = []
+            key = originator_id
+        event = decode_event(originator_id, version, state)
+        event.notification_id = notification_id
+        stream.append(event)
+    if stream:
+        yield stream
 
 
 class Follower:

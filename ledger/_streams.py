@@ -105,7 +105,7 @@ class CachedTransaction(Transaction):
     def max_notification_id(self) -> int:
         return self.inner.max_notification_id()
 
-    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[StatusChanged]:
+    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[list[StatusChanged]]:
         return self.inner.scan_streams(upto, prefix)
 
     def max_tracking_id(self, name: str) -> int:

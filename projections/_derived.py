@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import AggregationSpec, EntityType, StatusChanged, StatusRecord, ViewRow
+from ledger import AggregationSpec, EntityType, StatusChanged, ViewRow
 
-from ._entity import Mark, mark_of, occurred_order
+from ._entity import Mark, Row, mark_of, occurred_order, record_of
 
 
 @dataclass(slots=True, frozen=True)
@@ -30,41 +30,15 @@ def _merged(children: Sequence[Child]) -> list[tuple[Mark, str]]:
     return pairs
 
 
+def _model(row: Row | None) -> ViewRow | None:
+    return None if row is None else ViewRow.model_validate(row)
+
+
 def derive_last_child(
     model: str, et: EntityType, child_et: EntityType, entity_id: str, children: Sequence[Child]
 ) -> ViewRow | None:
-    """Status of the run whose first event occurred last (ties: ledger position);
-    the work order's history mirrors every status that run had while it was last."""
-    live = [c for c in children if c.marks]
-    if not live:
-        return None
-    first_of: dict[str, tuple[float, int]] = {}
-    records: list[StatusRecord] = []
-    last_run = ""
-    for mark, child_id in _merged(live):
-        first_of.setdefault(child_id, (mark.at, mark.seq))
-        last_run = max(first_of, key=lambda cid: first_of[cid])
-        if child_id == last_run:
-            records.append(mark.record())
-    runs = sorted(first_of, key=lambda cid: first_of[cid])
-    by_id = {c.id: c for c in live}
-    status = records[-1]
-    first = min((c.marks[0] for c in live), key=lambda m: (m.at, m.seq))
-    return ViewRow(
-        model=model,
-        type=et.name,
-        id=entity_id,
-        parent=None,
-        status=status,
-        statuses=records,
-        final=child_et.is_final(status.status),
-        first_seen=first.timestamp,
-        transitions=sum(len(c.marks) for c in live),
-        last_actor=by_id[last_run].last_actor,
-        forced=any(c.forced for c in live),
-        runs=runs,
-        last_run=last_run,
-    )
+    """`last_child_row` as a `ViewRow`."""
+    return _model(last_child_row(model, et, child_et, entity_id, children))
 
 
 def derive_aggregate(
@@ -75,6 +49,55 @@ def derive_aggregate(
     own: Sequence[StatusChanged],
     children: Sequence[Child],
 ) -> ViewRow | None:
+    """`aggregate_row` as a `ViewRow`."""
+    return _model(aggregate_row(model, et, child_et, entity_id, own, children))
+
+
+def last_child_row(
+    model: str, et: EntityType, child_et: EntityType, entity_id: str, children: Sequence[Child]
+) -> Row | None:
+    """Status of the run whose first event occurred last (ties: ledger position);
+    the work order's history mirrors every status that run had while it was last."""
+    live = [c for c in children if c.marks]
+    if not live:
+        return None
+    first_of: dict[str, tuple[float, int]] = {}
+    records: list[Row] = []
+    last_run = ""
+    for mark, child_id in _merged(live):
+        first_of.setdefault(child_id, (mark.at, mark.seq))
+        last_run = max(first_of, key=lambda cid: first_of[cid])
+        if child_id == last_run:
+            records.append(record_of(mark))
+    runs = sorted(first_of, key=lambda cid: first_of[cid])
+    by_id = {c.id: c for c in live}
+    status = records[-1]
+    first = min((c.marks[0] for c in live), key=lambda m: (m.at, m.seq))
+    return {
+        "model": model,
+        "type": et.name,
+        "id": entity_id,
+        "parent": None,
+        "status": status,
+        "statuses": records,
+        "final": child_et.is_final(status["status"]),
+        "first_seen": first.timestamp,
+        "transitions": sum(len(c.marks) for c in live),
+        "last_actor": by_id[last_run].last_actor,
+        "forced": any(c.forced for c in live),
+        "runs": runs,
+        "last_run": last_run,
+    }
+
+
+def aggregate_row(
+    model: str,
+    et: EntityType,
+    child_et: EntityType,
+    entity_id: str,
+    own: Sequence[StatusChanged],
+    children: Sequence[Child],
+) -> Row | None:
     """OSMO's workflow status from its task groups, replayed event by event."""
     spec = et.aggregation
     assert spec is not None
@@ -87,7 +110,7 @@ def derive_aggregate(
     written: str | None = None
     groups: dict[str, str] = {}
     started = False
-    records: list[StatusRecord] = []
+    records: list[Row] = []
     for mark, child_id in steps:
         if child_id:
             groups[child_id] = mark.status
@@ -97,15 +120,8 @@ def derive_aggregate(
         else:
             written = mark.status
         status = _aggregate(spec, et, child_et, written, declared, groups, started)
-        if not records or records[-1].status != status:
-            records.append(
-                StatusRecord(
-                    status=status,
-                    timestamp=mark.timestamp,
-                    reason=mark.reason,
-                    message=mark.message,
-                )
-            )
+        if not records or records[-1]["status"] != status:
+            records.append(record_of(mark._replace(status=status)))
     by_status: dict[str, list[str]] = {}
     for name in sorted({*(declared or []), *groups}):
         by_status.setdefault(groups.get(name, "NOT_SUBMITTED"), []).append(name)
@@ -115,20 +131,20 @@ def derive_aggregate(
             actors[child.marks[-1].seq] = child.last_actor
     last_actor = actors.get(steps[-1][0].seq)
     status_record = records[-1]
-    return ViewRow(
-        model=model,
-        type=et.name,
-        id=entity_id,
-        parent=None,
-        status=status_record,
-        statuses=records,
-        final=et.is_final(status_record.status),
-        first_seen=steps[0][0].timestamp,
-        transitions=len(steps),
-        last_actor=last_actor,
-        forced=any(bool(e.force) for e in own) or any(c.forced for c in children),
-        groups=by_status,
-    )
+    return {
+        "model": model,
+        "type": et.name,
+        "id": entity_id,
+        "parent": None,
+        "status": status_record,
+        "statuses": records,
+        "final": et.is_final(status_record["status"]),
+        "first_seen": steps[0][0].timestamp,
+        "transitions": len(steps),
+        "last_actor": last_actor,
+        "forced": any(bool(e.force) for e in own) or any(c.forced for c in children),
+        "groups": by_status,
+    }
 
 
 def _aggregate(
@@ -168,7 +184,7 @@ def _twin(et: EntityType, spec: AggregationSpec, status: str) -> str:
 def child_from_row(row: dict[str, Any], trail: list[list[Any]]) -> Child:
     return Child(
         id=row["id"],
-        marks=[Mark.from_list(item) for item in trail],
+        marks=[Mark._make(item) for item in trail],
         last_actor=row.get("last_actor"),
         forced=bool(row.get("forced")),
     )

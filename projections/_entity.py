@@ -1,20 +1,27 @@
 """From one entity's events to its view row, with Lightning's WorkStatus rules:
 records sorted by occurred time (ties by seq), one execution per run call, and
-aggregated failures counted since the last success."""
+aggregated failures counted since the last success.
+
+Rows are built as the plain JSON dicts the views table stores (what
+`ViewRow.model_dump(mode="json")` gives): a rebuild makes one per entity and an
+import one per touched entity, so going through pydantic for each row and each
+status record cost more than the rules themselves. `project_entity` is the same
+row as a `ViewRow`, for callers and candidate projections that want the model."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger import EntityType, StatusChanged, StatusRecord, ViewRow
 
+Row = dict[str, Any]
 
-@dataclass(slots=True, frozen=True)
-class Mark:
+
+class Mark(NamedTuple):
     """One status record plus where it falls in occurred order; derived views merge
-    their children's marks, so they are stored with each row as its trail."""
+    their children's marks, so they are stored with each row as its trail. (A
+    named tuple: one is made per event, several times faster than a dataclass.)"""
 
     at: float
     seq: int
@@ -24,24 +31,33 @@ class Mark:
     message: str | None
 
     def record(self, count: int = 1) -> StatusRecord:
-        return StatusRecord(
-            status=self.status,
-            timestamp=self.timestamp,
-            reason=self.reason,
-            message=self.message,
-            count=count,
-        )
+        return StatusRecord.model_validate(record_of(self, count))
 
     def to_list(self) -> list[Any]:
-        return [self.at, self.seq, self.status, self.timestamp, self.reason, self.message]
+        return list(self)
 
     @classmethod
     def from_list(cls, item: Sequence[Any]) -> Mark:
         return cls(item[0], item[1], item[2], item[3], item[4], item[5])
 
 
+def record_of(mark: Mark, count: int = 1) -> Row:
+    """A status record as the views store it (StatusRecord's JSON form)."""
+    return {
+        "status": mark.status,
+        "timestamp": mark.timestamp,
+        "reason": mark.reason,
+        "message": mark.message,
+        "count": count,
+    }
+
+
+def _order(event: StatusChanged) -> tuple[float, int]:
+    return event.occurred_epoch, event.seq
+
+
 def occurred_order(events: Sequence[StatusChanged]) -> list[StatusChanged]:
-    return sorted(events, key=lambda e: (e.occurred_epoch, e.seq))
+    return sorted(events, key=_order)
 
 
 def mark_of(et: EntityType, event: StatusChanged) -> Mark:
@@ -83,64 +99,95 @@ def executions(
     return labels
 
 
-def current_status(et: EntityType, statuses: Sequence[Mark]) -> StatusRecord:
+def current_record(et: EntityType, statuses: Sequence[Mark]) -> Row:
     """Lightning's WorkStatus.status: the latest record, or the aggregate of the
     failures since the last success when the latest is an aggregated failure."""
     latest = statuses[-1]
     if not et.aggregated(latest.status, latest.reason):
-        return latest.record()
+        return record_of(latest)
     successes = [i for i, m in enumerate(statuses) if m.status in et.success]
     tail = statuses[successes[-1] + 1 :] if successes else statuses
     counted = [m for m in tail if et.aggregated(m.status, m.reason)]
     last = counted[-1]
-    return StatusRecord(
-        status=last.status,
-        timestamp=tail[0].timestamp,
-        reason=last.reason,
-        message=last.message,
-        count=len(counted),
+    return {
+        "status": last.status,
+        "timestamp": tail[0].timestamp,
+        "reason": last.reason,
+        "message": last.message,
+        "count": len(counted),
+    }
+
+
+def current_status(et: EntityType, statuses: Sequence[Mark]) -> StatusRecord:
+    return StatusRecord.model_validate(current_record(et, statuses))
+
+
+def entity_row(
+    model: str, et: EntityType, events: Sequence[StatusChanged]
+) -> tuple[Row, list[Mark]]:
+    """The view row of a written entity (as stored) and its full-life trail of marks."""
+    canonical = et.canonical
+    # Marks sort by (at, seq) as tuples (seq is unique), which is occurred order
+    # without a key function; each carries its event along.
+    paired = sorted(
+        (
+            Mark(
+                e.occurred_epoch,
+                e.seq,
+                canonical(e.status) or e.status,
+                e.occurred_at,
+                e.reason,
+                e.message,
+            ),
+            e,
+        )
+        for e in events
     )
+    ordered = [e for _, e in paired]
+    kept = [(e, m) for m, e in paired if m.status != et.creation]
+    life = [m for _, m in kept]
+    extras: Row = {}
+    if kept:
+        labels = executions(et, [e for e, _ in kept], life)
+        current = labels[-1]
+        statuses = [m for m, label in zip(life, labels, strict=True) if label == current]
+        status = current_record(et, statuses)
+        if et.executions:
+            extras["execution"] = current
+    else:
+        statuses = []
+        status = record_of(paired[-1][0])
+        if et.executions:
+            extras["execution"] = None
+    first = ordered[0]
+    last = ordered[-1]
+    if et.creation:
+        extras["has_started"] = status["status"] != et.creation
+    for flag, members in et.flags.items():
+        extras[flag] = status["status"] in members
+    restart_of = (first.attributes or {}).get("restart_of")
+    if restart_of is not None:
+        extras["restart_of"] = restart_of
+    row: Row = {
+        "model": model,
+        "type": et.name,
+        "id": first.id,
+        "parent": first.parent,
+        "status": status,
+        "statuses": [record_of(m) for m in statuses],
+        "final": et.is_final(status["status"]),
+        "first_seen": first.occurred_at,
+        "transitions": len(ordered),
+        "last_actor": last.actor,
+        "forced": any(e.force for e in ordered),
+        **extras,
+    }
+    return row, life
 
 
 def project_entity(
     model: str, et: EntityType, events: Sequence[StatusChanged]
 ) -> tuple[ViewRow, list[Mark]]:
-    """The view row of a written entity and its full-life trail of marks."""
-    ordered = occurred_order(events)
-    all_marks = [mark_of(et, e) for e in ordered]
-    kept = [(e, m) for e, m in zip(ordered, all_marks, strict=True) if m.status != et.creation]
-    life = [m for _, m in kept]
-    if kept:
-        labels = executions(et, [e for e, _ in kept], life)
-        current = labels[-1]
-        statuses = [m for m, label in zip(life, labels, strict=True) if label == current]
-        status = current_status(et, statuses)
-        extras: dict[str, Any] = {"execution": current} if et.executions else {}
-    else:
-        statuses = []
-        status = all_marks[-1].record()
-        extras = {"execution": None} if et.executions else {}
-    first = ordered[0]
-    last = ordered[-1]
-    if et.creation:
-        extras["has_started"] = status.status != et.creation
-    for flag, members in et.flags.items():
-        extras[flag] = status.status in members
-    restart_of = (first.attributes or {}).get("restart_of")
-    if restart_of is not None:
-        extras["restart_of"] = restart_of
-    row = ViewRow(
-        model=model,
-        type=et.name,
-        id=first.id,
-        parent=first.parent,
-        status=status,
-        statuses=[m.record() for m in statuses],
-        final=et.is_final(status.status),
-        first_seen=first.occurred_at,
-        transitions=len(ordered),
-        last_actor=last.actor,
-        forced=any(bool(e.force) for e in ordered),
-        **extras,
-    )
-    return row, life
+    """The view row of a written entity as a `ViewRow`, and its trail."""
+    row, trail = entity_row(model, et, events)
+    return ViewRow.model_validate(row), trail

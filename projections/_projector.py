@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from itertools import groupby
 from typing import Any
 
 import orjson
@@ -28,8 +27,15 @@ from ledger import (
 )
 
 from . import _table as table
-from ._derived import Child, child_from_row, derive_aggregate, derive_last_child
-from ._entity import project_entity
+from ._derived import (
+    Child,
+    aggregate_row,
+    child_from_row,
+    derive_aggregate,
+    derive_last_child,
+    last_child_row,
+)
+from ._entity import Mark, Row, entity_row, project_entity
 from ._worker import StopFlag, follow
 
 TRACKING = "views"
@@ -59,11 +65,34 @@ class ViewProjector:
         self.store = store
         self.registry = registry
         self._claim = ""
+        self._merged = {
+            (name, et.child)
+            for name, model in registry.items()
+            for et in model.types.values()
+            if et.derived and et.child
+        }
         try:
             with store.write() as txn:
                 table.create_table(txn.cursor, table.LIVE, indexes=True)
         except ReadOnlyStore:
             pass  # a read-only store is read through the views it already has
+
+    def _entity_row(
+        self, model: str, et: EntityType, events: list[StatusChanged]
+    ) -> tuple[Row, list[Mark]]:
+        """The built-in projection goes straight to the stored JSON form; replaced
+        hooks (candidate code) return a ViewRow, dumped to the same form."""
+        if self.project_entity is project_entity:
+            return entity_row(model, et, events)
+        row, trail = self.project_entity(model, et, events)
+        return row.model_dump(mode="json"), trail
+
+    def _encoded(self, model: str, et: EntityType, events: list[StatusChanged]) -> table.Encoded:
+        """A written entity's table row. Trails exist so that derived views can merge
+        their children's marks: a type nothing derives from stores none, which is
+        most of what a rebuild or an import would otherwise write."""
+        row, trail = self._entity_row(model, et, events)
+        return table.encode(row, trail if (model, et.name) in self._merged else ())
 
     def _type(self, model: str, type_name: str) -> EntityType | None:
         found = self.registry.get(model)
@@ -141,7 +170,7 @@ class ViewProjector:
         for event in events:
             latest[event.originator_id] = event
             upto = max(upto, event.seq)
-        rows: list[tuple[str, ...]] = []
+        rows: list[table.Encoded] = []
         parents: set[tuple[str, str, str]] = set()
         for key, event in latest.items():
             et = self._type(event.model, event.type)
@@ -157,8 +186,7 @@ class ViewProjector:
                 # only events up to the checkpoint: a lagging projector must not
                 # show later events of an entity before it has applied them
                 applied = [e for e in txn.stream(key) if e.seq <= upto]
-                row, trail = self.project_entity(event.model, et, applied)
-                rows.append(table.encode(row, trail))
+                rows.append(self._encoded(event.model, et, applied))
         table.upsert(txn.cursor, target, rows)
         for model, type_name, parent_id in sorted(parents):
             if only is None or (model, type_name) in only:
@@ -177,7 +205,7 @@ class ViewProjector:
         ]
         own = txn.stream(stream_key(model, et, entity_id, None)) if et.written else []
         own = [e for e in own if e.seq <= upto]
-        row = self._derive(model, et, child_et, entity_id, own, kids)
+        row = self._derived_row(model, et, child_et, entity_id, own, kids)
         if row is None:
             table.delete(txn.cursor, target, model, type_name, "", entity_id)
         else:
@@ -243,11 +271,10 @@ class ViewProjector:
         progress: Progress | None,
     ) -> dict[tuple[str, str, str], list[StatusChanged]]:
         own: dict[tuple[str, str, str], list[StatusChanged]] = {}
-        buffer: list[tuple[str, ...]] = []
+        buffer: list[table.Encoded] = []
         done = 0
         buffered_events = 0
-        for _key, group in groupby(snapshot.scan_streams(upto), key=lambda e: e.originator_id):
-            events = list(group)
+        for events in snapshot.scan_streams(upto):
             done += len(events)
             first = events[0]
             et = self._type(first.model, first.type)
@@ -258,8 +285,7 @@ class ViewProjector:
                 continue
             if selected is not None and (first.model, et.name) not in selected:
                 continue
-            row, trail = self.project_entity(first.model, et, events)
-            buffer.append(table.encode(row, trail))
+            buffer.append(self._encoded(first.model, et, events))
             buffered_events += len(events)
             if len(buffer) >= PAGE or buffered_events >= REBUILD_BUFFER_EVENTS:
                 self._flush(buffer)
@@ -271,7 +297,7 @@ class ViewProjector:
             progress(upto, upto)
         return own
 
-    def _flush(self, buffer: list[tuple[str, ...]]) -> None:
+    def _flush(self, buffer: list[table.Encoded]) -> None:
         if buffer:
             with self.store.write() as txn:
                 self._still_ours(txn)
@@ -299,9 +325,9 @@ class ViewProjector:
                 with self.store.read() as txn:
                     kids = _children_by_parent(txn, source, model_name, et.child)
                 ids = set(kids) | {i for (m, t, i) in own if m == model_name and t == et.name}
-                rows: list[tuple[str, ...]] = []
+                rows: list[table.Encoded] = []
                 for entity_id in sorted(ids):
-                    row = self._derive(
+                    row = self._derived_row(
                         model_name,
                         et,
                         child_et,
@@ -398,6 +424,24 @@ class ViewProjector:
         if et.derived == "last_child":
             return self.derive_last_child(model, et, child_et, entity_id, kids)
         return self.derive_aggregate(model, et, child_et, entity_id, own, kids)
+
+    def _derived_row(
+        self,
+        model: str,
+        et: EntityType,
+        child_et: EntityType,
+        entity_id: str,
+        own: list[StatusChanged],
+        kids: list[Child],
+    ) -> Row | None:
+        """As `_entity_row`, for derived views (a subclass may override `_derive`)."""
+        if type(self)._derive is ViewProjector._derive:
+            if et.derived == "last_child" and self.derive_last_child is derive_last_child:
+                return last_child_row(model, et, child_et, entity_id, kids)
+            if et.derived != "last_child" and self.derive_aggregate is derive_aggregate:
+                return aggregate_row(model, et, child_et, entity_id, own, kids)
+        row = self._derive(model, et, child_et, entity_id, own, kids)
+        return None if row is None else row.model_dump(mode="json")
 
     # -- replay ----------------------------------------------------------------
 

@@ -14,7 +14,6 @@ defines either
 from __future__ import annotations
 
 import importlib
-from itertools import groupby
 
 from ledger import (
     EventStore,
@@ -85,7 +84,7 @@ def replay(
 def _rejected(store: EventStore, candidate: ModelRegistry, upto: int) -> list[RejectedEvent]:
     found: list[RejectedEvent] = []
     with store.read() as txn:
-        for _key, stream in groupby(txn.scan_streams(upto), key=lambda e: e.originator_id):
-            found += rejected_events(candidate, list(stream))
+        for stream in txn.scan_streams(upto):
+            found += rejected_events(candidate, stream)
     found.sort(key=lambda r: r.seq)
     return found

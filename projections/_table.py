@@ -5,14 +5,14 @@ PostgreSQL and always parameterised."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from ledger import Cursor, ViewRow
+from ledger import Cursor
 
-from ._entity import Mark
+from ._entity import Mark, Row
 
 LIVE = "views"
 NEXT = "views_next"
@@ -35,28 +35,30 @@ def create_indexes(cursor: Cursor, table: str) -> None:
     cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_status ON {table} (model, type, status)")
 
 
-def encode(row: ViewRow, trail: Sequence[Mark]) -> tuple[str, ...]:
-    data = row.model_dump(mode="json")
+Encoded = tuple[str, str, str, str, str, int, str, str]
+
+
+def encode(row: Row, trail: Sequence[Mark]) -> Encoded:
+    """A row (in its JSON form) and its trail as the table's columns."""
     return (
-        row.model,
-        row.type,
-        row.parent or "",
-        row.id,
-        row.status.status,
-        "1" if row.final else "0",
-        orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode(),
-        orjson.dumps([m.to_list() for m in trail]).decode(),
+        row["model"],
+        row["type"],
+        row["parent"] or "",
+        row["id"],
+        row["status"]["status"],
+        1 if row["final"] else 0,
+        orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode(),
+        orjson.dumps([tuple(m) for m in trail]).decode(),
     )
 
 
-def upsert(cursor: Cursor, table: str, rows: Iterable[tuple[str, ...]]) -> None:
-    batch = [(*r[:5], int(r[5]), *r[6:]) for r in rows]
-    if batch:
+def upsert(cursor: Cursor, table: str, rows: Sequence[Encoded]) -> None:
+    if rows:
         cursor.executemany(
             f"INSERT INTO {table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (model, type, parent, id) DO UPDATE SET status = excluded.status, "
             "final = excluded.final, row = excluded.row, trail = excluded.trail",
-            batch,
+            rows,
         )
 
 

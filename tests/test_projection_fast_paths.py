@@ -1,0 +1,140 @@
+"""The rebuild's fast paths (plain-dict rows, the cached-date timestamp parse,
+trails kept only where a derived view reads them) must give exactly what the
+straightforward code gives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger import Ledger, ViewRow
+from ledger._errors import BadTimestamp
+from ledger._timestamps import _RFC3339, _parse_checked, _parse_rfc3339
+
+DIGITS = st.integers(0, 99).map(lambda n: f"{n:02d}")
+
+
+@st.composite
+def rfc3339_like(draw: st.DrawFn) -> str:
+    """Well-formed and out-of-range dates, times and offsets alike."""
+    year = draw(st.sampled_from(["0000", "0001", "1969", "1970", "2024", "2200", "9999"]))
+    fraction = draw(st.sampled_from(["", ".0", ".5", ".863", ".999999", ".123456789"]))
+    offset = draw(
+        st.sampled_from(["Z", "z", "+00:00", "-00:00", "+05:30", "-23:59"])
+        | DIGITS.map(lambda h: f"+{h}:00")
+    )
+    sep = draw(st.sampled_from("Tt "))
+    month, day, hour, minute, second = (draw(DIGITS) for _ in range(5))
+    return f"{year}-{month}-{day}{sep}{hour}:{minute}:{second}{fraction}{offset}"
+
+
+def _outcome(parse: object, text: str) -> object:
+    try:
+        return repr(parse(text))  # type: ignore[operator]
+    except BadTimestamp as error:
+        return error.message
+
+
+@settings(max_examples=2000)
+@given(rfc3339_like())
+def test_the_cached_date_parse_gives_the_checked_parse_bit_for_bit(text: str) -> None:
+    match = _RFC3339.match(text)
+    assert match is not None
+    assert _outcome(_parse_rfc3339, text) == _outcome(lambda t: _parse_checked(t, match), text)
+
+
+def test_the_cached_date_parse_agrees_with_fromisoformat_on_a_plain_time() -> None:
+    text = "2024-02-29T23:59:59.25+01:00"
+    assert _parse_rfc3339(text) == datetime.fromisoformat(text).timestamp()
+
+
+def test_a_stored_row_is_exactly_the_json_form_of_its_view_row(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path / "l.db") as ledger:
+        ledger.append(_mixed_history())
+        assert ledger.views is not None
+        rows = [orjson.loads(row) for *_, row, _trail in ledger.views.dump()]
+    assert rows
+    for row in rows:
+        assert ViewRow.model_validate(row).model_dump(mode="json") == row
+
+
+def test_trails_are_kept_only_for_types_a_derived_view_merges(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path / "l.db") as ledger:
+        ledger.append(_mixed_history())
+        assert ledger.views is not None
+        trails = {
+            (m, t): orjson.loads(trail) for m, t, _p, _i, _s, _f, _row, trail in ledger.views.dump()
+        }
+    assert trails[("openfn", "run")] and trails[("osmo", "task_group")]
+    assert trails[("uipath", "job")] == [] and trails[("lightning", "work")] == []
+    assert trails[("openfn", "work_order")] == [] and trails[("osmo", "workflow")] == []
+
+
+def _mixed_history() -> list[dict[str, object]]:
+    at = iter(range(1_700_000_000, 1_700_001_000))
+    return [
+        {
+            "model": "openfn",
+            "type": "run",
+            "id": "r1",
+            "parent": "wo1",
+            "status": "available",
+            "occurred_at": next(at),
+        },
+        {
+            "model": "openfn",
+            "type": "run",
+            "id": "r1",
+            "parent": "wo1",
+            "status": "claimed",
+            "occurred_at": next(at),
+        },
+        {
+            "model": "osmo",
+            "type": "workflow",
+            "id": "wf1",
+            "status": "PENDING",
+            "occurred_at": next(at),
+            "attributes": {"groups": ["g1"]},
+        },
+        {
+            "model": "osmo",
+            "type": "task_group",
+            "id": "g1",
+            "parent": "wf1",
+            "status": "SUBMITTING",
+            "occurred_at": next(at),
+        },
+        {
+            "model": "uipath",
+            "type": "job",
+            "id": "j1",
+            "status": "Pending",
+            "occurred_at": next(at),
+        },
+        {
+            "model": "uipath",
+            "type": "job",
+            "id": "j1",
+            "status": "Running",
+            "occurred_at": next(at),
+        },
+        {
+            "model": "lightning",
+            "type": "work",
+            "id": "w1",
+            "status": "not_started",
+            "occurred_at": next(at),
+        },
+        {
+            "model": "lightning",
+            "type": "work",
+            "id": "w1",
+            "status": "running",
+            "occurred_at": next(at),
+        },
+    ]
