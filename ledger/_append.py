@@ -69,7 +69,20 @@ class Prepared:
     schema_version: int
 
 
-def prepare(raw: RawInput, registry: ModelRegistry) -> tuple[EventInput, EntityType, str, int]:
+@dataclass(slots=True)
+class Checked:
+    """One input that passed every check that needs no store: the event, its type,
+    canonical status and schema, its label and its time in epoch seconds."""
+
+    event: EventInput
+    et: EntityType
+    status: str
+    schema_version: int
+    label: str
+    at: float
+
+
+def prepare(raw: RawInput, registry: ModelRegistry) -> Checked:
     """Validate one input on its own: shape, model, type, status, timestamp, fields."""
     if isinstance(raw, EventInput):
         event = raw
@@ -96,7 +109,7 @@ def prepare(raw: RawInput, registry: ModelRegistry) -> tuple[EventInput, EntityT
             entity=label,
             allowed=list(et.writable_statuses),
         )
-    to_epoch(event.occurred_at)
+    at = to_epoch(event.occurred_at)
     if et.parent is None and event.parent is not None:
         raise UnexpectedField(f"{label}: {event.model} {et.name} has no parent", field="parent")
     if et.parent is not None and et.parent.required and event.parent is None:
@@ -108,7 +121,7 @@ def prepare(raw: RawInput, registry: ModelRegistry) -> tuple[EventInput, EntityT
             f"{label}: a {status} declaration needs attributes.groups, a list of group names",
             field="attributes.groups",
         )
-    return event, et, status, schema_version
+    return Checked(event, et, status, schema_version, label, at)
 
 
 def _is_name_list(value: object) -> bool:
@@ -170,7 +183,8 @@ class Appender:
             yield batch
 
     def _prepare(self, index: int, raw: RawInput) -> Prepared:
-        event, et, status, schema_version = prepare(raw, self.registry)
+        checked = prepare(raw, self.registry)
+        event, et = checked.event, checked.et
         content = event.content()
         digest = content_digest(content)
         if event.event_id is not None:
@@ -186,13 +200,13 @@ class Appender:
             event_id=event_id,
             et=et,
             key=stream_key(event.model, et, event.id, event.parent),
-            label=entity_label(event.model, et.name, event.id, event.parent, et),
-            status=status,
-            at=to_epoch(event.occurred_at),
+            label=checked.label,
+            status=checked.status,
+            at=checked.at,
             parent=event.parent,
             reason=event.reason,
             forced=bool(event.force),
-            schema_version=schema_version,
+            schema_version=checked.schema_version,
         )
 
     def _commit(self, batch: list[Prepared]) -> list[Outcome]:
