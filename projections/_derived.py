@@ -184,7 +184,7 @@ def _twin(et: EntityType, spec: AggregationSpec, status: str) -> str:
 def child_from_row(row: dict[str, Any], trail: list[list[Any]]) -> Child:
     return Child(
         id=row["id"],
-        marks=[Mark._make(item) for item in trail],
+        marks=[Mark.from_list(item) for item in trail],
         last_actor=row.get("last_actor"),
         forced=bool(row.get("forced")),
     )

@@ -108,14 +108,7 @@ def current_record(et: EntityType, statuses: Sequence[Mark]) -> Row:
     successes = [i for i, m in enumerate(statuses) if m.status in et.success]
     tail = statuses[successes[-1] + 1 :] if successes else statuses
     counted = [m for m in tail if et.aggregated(m.status, m.reason)]
-    last = counted[-1]
-    return {
-        "status": last.status,
-        "timestamp": tail[0].timestamp,
-        "reason": last.reason,
-        "message": last.message,
-        "count": len(counted),
-    }
+    return record_of(counted[-1]._replace(timestamp=tail[0].timestamp), len(counted))
 
 
 def current_status(et: EntityType, statuses: Sequence[Mark]) -> StatusRecord:
@@ -126,23 +119,9 @@ def entity_row(
     model: str, et: EntityType, events: Sequence[StatusChanged]
 ) -> tuple[Row, list[Mark]]:
     """The view row of a written entity (as stored) and its full-life trail of marks."""
-    canonical = et.canonical
     # Marks sort by (at, seq) as tuples (seq is unique), which is occurred order
     # without a key function; each carries its event along.
-    paired = sorted(
-        (
-            Mark(
-                e.occurred_epoch,
-                e.seq,
-                canonical(e.status) or e.status,
-                e.occurred_at,
-                e.reason,
-                e.message,
-            ),
-            e,
-        )
-        for e in events
-    )
+    paired = sorted((mark_of(et, e), e) for e in events)
     ordered = [e for _, e in paired]
     kept = [(e, m) for m, e in paired if m.status != et.creation]
     life = [m for _, m in kept]

@@ -48,7 +48,7 @@ def encode(row: Row, trail: Sequence[Mark]) -> Encoded:
         row["status"]["status"],
         1 if row["final"] else 0,
         orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode(),
-        orjson.dumps([tuple(m) for m in trail]).decode(),
+        orjson.dumps([m.to_list() for m in trail]).decode(),
     )
 
 
