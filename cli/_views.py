@@ -20,6 +20,14 @@ def rebuild(
     view: Annotated[
         str | None, typer.Option("--view", help="Only this view, e.g. openfn/run.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes that share the scan (default: 2 on a large store "
+            "when there are 2 cores, else 1).",
+        ),
+    ] = None,
     db: DbOption = None,
     models: ModelsDirOption = None,
     json: JsonOption = False,
@@ -34,7 +42,9 @@ def rebuild(
             with Progress(console=console(stderr=True), transient=True) as bar:
                 task = bar.add_task("rebuilding", total=None)
                 upto = ledger.rebuild(
-                    view, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                    view,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    workers=workers,
                 )
         else:
 
@@ -42,7 +52,7 @@ def rebuild(
                 if not json:
                     print(f"rebuilt {done}/{total} events", file=sys.stderr)
 
-            upto = ledger.rebuild(view, progress=plain)
+            upto = ledger.rebuild(view, progress=plain, workers=workers)
     seconds = time.perf_counter() - started
     if json:
         print_json({"view": view, "events": upto, "seconds": round(seconds, 3)})

@@ -39,7 +39,7 @@ from ._errors import (
 from ._event import EventInput, StatusChanged, canonical_json
 from ._history import HistoryEntry
 from ._identity import stream_key
-from ._ledger import Ledger, ViewService
+from ._ledger import Ledger, ViewService, open_store
 from ._outcome import AppendReport, Outcome
 from ._registry import ModelRegistry
 from ._replayreport import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
@@ -107,6 +107,7 @@ __all__ = [
     "build_demo",
     "canonical_json",
     "model_diagram",
+    "open_store",
     "parse_cli_time",
     "rejected_events",
     "statuses_repr",

@@ -213,7 +213,7 @@ class Appender:
         for _attempt in range(5):
             try:
                 try:
-                    with self.store.write() as raw:
+                    with self.store.write(bulk=len(batch) > 1) as raw:
                         txn = self.streams.open(raw)
                         outcomes, events = self._place(txn, batch)
                         if self.projector is not None and events:

@@ -54,6 +54,7 @@ class ViewService(Projector, Protocol):
         self,
         views: set[tuple[str, str]] | None = ...,
         progress: Callable[[int, int], None] | None = ...,
+        workers: int | None = ...,
     ) -> int: ...
 
     def row(
@@ -338,8 +339,11 @@ class Ledger:
         view: str | None = None,
         *,
         progress: Callable[[int, int], None] | None = None,
+        workers: int | None = None,
     ) -> int:
-        """Rebuild all views, or one ("openfn/run", "osmo workflow"), beside the live ones."""
+        """Rebuild all views, or one ("openfn/run", "osmo workflow"), beside the live
+        ones. `workers` processes share the scan; None lets a large store use two
+        when the machine has the cores (projections/_parallel.py)."""
         selected = None
         if view is not None:
             parts = view.replace("/", " ").replace(".", " ").split()
@@ -348,7 +352,7 @@ class Ledger:
             self.registry.entity_type(parts[0], parts[1], for_writing=False)
             selected = {(parts[0], parts[1])}
         with self._lock:
-            return self._service().rebuild(selected, progress)
+            return self._service().rebuild(selected, progress, workers)
 
     def catch_up(self) -> int:
         with self._lock:

@@ -177,17 +177,21 @@ class _PostgresTransaction(Transaction):
         row = self.es_cursor.fetchone()
         return int(row["max"] or 0) if row else 0
 
-    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[list[StatusChanged]]:
+    def scan_streams(
+        self, upto: int, start: str = "", stop: str | None = None
+    ) -> Iterator[list[StatusChanged]]:
         """Streams through a server-side cursor, so a rebuild never holds the whole
         store in memory."""
         sql = (
             "SELECT notification_id, originator_id, originator_version, state FROM stored_events "
-            "WHERE notification_id <= %s AND starts_with(originator_id, %s) "
-            "ORDER BY originator_id, originator_version"
+            "WHERE notification_id <= %s AND originator_id >= %s "
+            + ("" if stop is None else "AND originator_id < %s ")
+            + "ORDER BY originator_id, originator_version"
         )
+        params = (upto, start) if stop is None else (upto, start, stop)
         with self.conn.cursor(name="status_ledger_scan", row_factory=tuple_row) as raw:
             raw.itersize = SCAN_ITERSIZE
-            raw.execute(sql, (upto, prefix))
+            raw.execute(sql, params)
             yield from grouped_streams(raw)
 
     def max_tracking_id(self, name: str) -> int:
@@ -387,7 +391,7 @@ class PostgresEventStore(EventStore):
     # -- transactions -----------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[Transaction]:
+    def write(self, *, bulk: bool = False) -> Iterator[Transaction]:
         with self.errors(), self.datastore.get_connection() as conn, conn.transaction():
             conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))

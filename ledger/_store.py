@@ -108,9 +108,33 @@ class Transaction(ABC):
     def max_notification_id(self) -> int: ...
 
     @abstractmethod
-    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[list[StatusChanged]]:
-        """Every stream's events up to a notification id, one stream at a time, in
-        version order."""
+    def scan_streams(
+        self, upto: int, start: str = "", stop: str | None = None
+    ) -> Iterator[list[StatusChanged]]:
+        """The events up to a notification id of every stream whose key is in
+        [start, stop) (stop None: no upper end), one stream at a time, in key then
+        version order. Keys compare as the database orders them."""
+
+    def stream_bounds(self, upto: int, parts: int, samples_per_part: int = 32) -> list[str]:
+        """Stream keys that cut the events up to `upto` into about `parts` key
+        ranges of similar event counts, in the database's key order. Events are
+        sampled at evenly spaced notification ids (a gap samples nothing), so a
+        long stream is sampled more often than a short one and the quantiles of
+        the sampled keys split events, not streams, evenly."""
+        count = min(upto, parts * samples_per_part)
+        if parts < 2 or count < 1:
+            return []
+        ids = sorted({1 + (upto - 1) * i // count for i in range(count)})
+        marks = ",".join("?" * len(ids))
+        self.cursor.execute(
+            f"SELECT originator_id FROM stored_events WHERE {self.NOTIFICATION_COLUMN} IN "
+            f"({marks}) ORDER BY originator_id",
+            ids,
+        )
+        keys = [row[0] for row in self.cursor.fetchall()]
+        if not keys:
+            return []
+        return list(dict.fromkeys(keys[len(keys) * i // parts] for i in range(1, parts)))
 
     @abstractmethod
     def max_tracking_id(self, name: str) -> int: ...
@@ -159,8 +183,9 @@ class EventStore(ABC):
     recorder: ApplicationRecorder
 
     @abstractmethod
-    def write(self) -> AbstractContextManager[Transaction]:
-        """A transaction holding the store's single writer lock."""
+    def write(self, *, bulk: bool = False) -> AbstractContextManager[Transaction]:
+        """A transaction holding the store's single writer lock. `bulk` says it will
+        touch many scattered pages (an append batch), which a backend may cache."""
 
     @abstractmethod
     def read(self) -> AbstractContextManager[Transaction]:

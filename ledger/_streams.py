@@ -105,8 +105,10 @@ class CachedTransaction(Transaction):
     def max_notification_id(self) -> int:
         return self.inner.max_notification_id()
 
-    def scan_streams(self, upto: int, prefix: str = "") -> Iterator[list[StatusChanged]]:
-        return self.inner.scan_streams(upto, prefix)
+    def scan_streams(
+        self, upto: int, start: str = "", stop: str | None = None
+    ) -> Iterator[list[StatusChanged]]:
+        return self.inner.scan_streams(upto, start, stop)
 
     def max_tracking_id(self, name: str) -> int:
         return self.inner.max_tracking_id(name)

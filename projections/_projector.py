@@ -36,6 +36,7 @@ from ._derived import (
     last_child_row,
 )
 from ._entity import Mark, Row, entity_row, project_entity
+from ._parallel import DerivedJob, Own, Tally, build_in_parallel, worker_count
 from ._worker import StopFlag, follow
 
 TRACKING = "views"
@@ -64,7 +65,7 @@ class ViewProjector:
     def __init__(self, store: EventStore, registry: ModelRegistry) -> None:
         self.store = store
         self.registry = registry
-        self._claim = ""
+        self.claim = ""
         self._merged = {
             (name, et.child)
             for name, model in registry.items()
@@ -76,6 +77,16 @@ class ViewProjector:
                 table.create_table(txn.cursor, table.LIVE, indexes=True)
         except ReadOnlyStore:
             pass  # a read-only store is read through the views it already has
+
+    def runs_builtin_code(self) -> bool:
+        """Whether rows come from this module's own functions: no subclass, no
+        replaced hook. Only then can spawned workers share a rebuild."""
+        return (
+            type(self) is ViewProjector
+            and self.project_entity is project_entity
+            and self.derive_last_child is derive_last_child
+            and self.derive_aggregate is derive_aggregate
+        )
 
     def _entity_row(
         self, model: str, et: EntityType, events: list[StatusChanged]
@@ -213,23 +224,28 @@ class ViewProjector:
 
     # -- rebuild -------------------------------------------------------------
 
-    def rebuild(self, views: set[ViewName] | None = None, progress: Progress | None = None) -> int:
+    def rebuild(
+        self,
+        views: set[ViewName] | None = None,
+        progress: Progress | None = None,
+        workers: int | None = None,
+    ) -> int:
         """Build fresh views beside the live ones, then swap them in one transaction.
-        Readers see the old views until the swap; a crash leaves them untouched."""
+        Readers see the old views until the swap; a crash leaves them untouched.
+        `workers` processes share the scan (None: as many as pay off, see _parallel)."""
         selected = self._closure(views)
-        self._claim = uuid.uuid4().hex
+        self.claim = uuid.uuid4().hex
         with self.store.write() as txn:
             txn.cursor.execute(
                 "INSERT INTO ledger_meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (REBUILD_CLAIM, self._claim),
+                (REBUILD_CLAIM, self.claim),
             )
             txn.cursor.execute(f"DROP TABLE IF EXISTS {table.NEXT}")
             table.create_table(txn.cursor, table.NEXT, indexes=False)
         with self.store.read() as snapshot:
             upto = snapshot.max_notification_id()
-            own = self._build_written(snapshot, upto, selected, progress)
-        self._build_derived(selected, own)
+            self._build(snapshot, upto, selected, progress, worker_count(self, workers, upto))
         with self.store.write() as txn:
             self._still_ours(txn)
             while True:
@@ -249,7 +265,7 @@ class ViewProjector:
         earlier one stops before it writes into a table it no longer owns."""
         txn.cursor.execute("SELECT value FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
         row = txn.cursor.fetchone()
-        if row is None or row[0] != self._claim:
+        if row is None or row[0] != self.claim:
             raise ConcurrencyConflict(
                 "another rebuild started after this one; it will finish the views"
             )
@@ -263,38 +279,65 @@ class ViewProjector:
             result |= {(model, d.name) for d in self._derived_of(model, type_name)}
         return result
 
-    def _build_written(
+    def _build(
         self,
         snapshot: Transaction,
         upto: int,
         selected: set[ViewName] | None,
         progress: Progress | None,
-    ) -> dict[tuple[str, str, str], list[StatusChanged]]:
-        own: dict[tuple[str, str, str], list[StatusChanged]] = {}
-        buffer: list[table.Encoded] = []
-        done = 0
-        buffered_events = 0
-        for events in snapshot.scan_streams(upto):
-            done += len(events)
-            first = events[0]
-            et = self._type(first.model, first.type)
-            if et is None:
-                continue
-            if et.derived:
-                own[(first.model, et.name, first.id)] = events
-                continue
-            if selected is not None and (first.model, et.name) not in selected:
-                continue
-            buffer.append(self._encoded(first.model, et, events))
-            buffered_events += len(events)
-            if len(buffer) >= PAGE or buffered_events >= REBUILD_BUFFER_EVENTS:
-                self._flush(buffer)
-                buffered_events = 0
+        workers: int,
+    ) -> None:
+        """Write every selected row into `views_next`: the written entities first,
+        then the derived ones, which read their children back from it."""
+        if workers > 1:
+            build_in_parallel(self, snapshot, upto, selected, workers, progress)
+        else:
+
+            def report(done: int) -> None:
                 if progress:
                     progress(done, upto)
-        self._flush(buffer)
+
+            own = self.build_ranges(snapshot, upto, selected, [("", None)], Tally(report))
+            for job in self.derived_jobs(selected, own):
+                self.build_derived(job)
         if progress:
             progress(upto, upto)
+
+    def build_ranges(
+        self,
+        snapshot: Transaction,
+        upto: int,
+        selected: set[ViewName] | None,
+        ranges: Iterable[tuple[str, str | None]],
+        tally: Tally,
+    ) -> Own:
+        """Write the rows of every written entity whose stream key is in `ranges`
+        into `views_next`; return the derived types' own streams met on the way."""
+        own: Own = {}
+        buffer: list[table.Encoded] = []
+        scanned = 0
+        buffered_events = 0
+        for start, stop in ranges:
+            for events in snapshot.scan_streams(upto, start, stop):
+                scanned += len(events)
+                first = events[0]
+                et = self._type(first.model, first.type)
+                if et is None:
+                    continue
+                if et.derived:
+                    own[(first.model, et.name, first.id)] = events
+                    continue
+                if selected is not None and (first.model, et.name) not in selected:
+                    continue
+                buffer.append(self._encoded(first.model, et, events))
+                buffered_events += len(events)
+                if len(buffer) >= PAGE or buffered_events >= REBUILD_BUFFER_EVENTS:
+                    self._flush(buffer)
+                    buffered_events = 0
+                    tally.add(scanned)
+                    scanned = 0
+        self._flush(buffer)
+        tally.add(scanned)
         return own
 
     def _flush(self, buffer: list[table.Encoded]) -> None:
@@ -304,42 +347,46 @@ class ViewProjector:
                 table.upsert(txn.cursor, table.NEXT, buffer)
             buffer.clear()
 
-    def _build_derived(
-        self,
-        selected: set[ViewName] | None,
-        own: dict[tuple[str, str, str], list[StatusChanged]],
-    ) -> None:
-        for model_name, model in self.registry.items():
-            for et in model.types.values():
-                if not et.derived or (
-                    selected is not None and (model_name, et.name) not in selected
-                ):
-                    continue
-                assert et.child is not None
-                child_et = model.types[et.child]
-                source = (
-                    table.NEXT
-                    if selected is None or (model_name, et.child) in selected
-                    else table.LIVE
-                )
-                with self.store.read() as txn:
-                    kids = _children_by_parent(txn, source, model_name, et.child)
-                ids = set(kids) | {i for (m, t, i) in own if m == model_name and t == et.name}
-                rows: list[table.Encoded] = []
-                for entity_id in sorted(ids):
-                    row = self._derived_row(
-                        model_name,
-                        et,
-                        child_et,
-                        entity_id,
-                        own.get((model_name, et.name, entity_id), []),
-                        kids.get(entity_id, []),
-                    )
-                    if row is not None:
-                        rows.append(table.encode(row, []))
-                    if len(rows) >= PAGE:
-                        self._flush(rows)
+    def derived_jobs(self, selected: set[ViewName] | None, own: Own) -> list[DerivedJob]:
+        """One job per selected derived type, with the type's own streams."""
+        return [
+            DerivedJob(
+                model_name,
+                et.name,
+                selected is None or (model_name, et.child) in selected,
+                {k: v for k, v in own.items() if k[0] == model_name and k[1] == et.name},
+            )
+            for model_name, model in self.registry.items()
+            for et in model.types.values()
+            if et.derived and (selected is None or (model_name, et.name) in selected)
+        ]
+
+    def build_derived(self, job: DerivedJob) -> None:
+        """Write a derived type's rows into `views_next`, from its children's rows
+        (rebuilt ones, or the live ones when only the derived view is rebuilt)."""
+        et = self.registry.model(job.model).types[job.type]
+        assert et.child is not None
+        child_et = self.registry.model(job.model).types[et.child]
+        with self.store.read() as txn:
+            kids = _children_by_parent(
+                txn, table.NEXT if job.children_rebuilt else table.LIVE, job.model, et.child
+            )
+        ids = set(kids) | {entity_id for (_, _, entity_id) in job.own}
+        rows: list[table.Encoded] = []
+        for entity_id in sorted(ids):
+            row = self._derived_row(
+                job.model,
+                et,
+                child_et,
+                entity_id,
+                job.own.get((job.model, job.type, entity_id), []),
+                kids.get(entity_id, []),
+            )
+            if row is not None:
+                rows.append(table.encode(row, []))
+            if len(rows) >= PAGE:
                 self._flush(rows)
+        self._flush(rows)
 
     def _swap(self, txn: Transaction, selected: set[ViewName] | None) -> None:
         cursor = txn.cursor

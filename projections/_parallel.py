@@ -1,0 +1,316 @@
+"""A rebuild's scan shared between processes.
+
+Projecting is CPU-bound Python (decoding events, building rows), so a rebuild in
+one process leaves every other core idle. The stream key space is cut into ranges
+of about equal event counts (`Transaction.stream_bounds`); the rebuilding process
+and its workers take ranges from one dispenser until none are left, each writing
+its rows into `views_next` in its own short transactions. Derived views and the
+swap stay in the rebuilding process, after every range is written.
+
+A worker is a fresh interpreter running `main()` below, not a fork: an SQLite
+connection, and SQLite's per-process lock bookkeeping, must not cross a fork, so
+each worker opens the store itself. Not multiprocessing's spawn either: that
+re-imports the caller's main module in the worker, which breaks any script that
+calls `rebuild()` without an `if __name__ == "__main__"` guard. The worker talks
+to the rebuilding process over its stdin and stdout (pickles: a job, then
+requests for ranges, progress, and its result or error), served there by one
+thread per worker. A worker needs about half a second to start; the dispenser
+hands ranges to whoever is free, so that start-up delays only the worker."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from ledger import ModelRegistry, StatusChanged, StoreError, Transaction, open_store
+
+if TYPE_CHECKING:
+    from ._projector import Progress, ViewName, ViewProjector
+
+MIN_EVENTS = 50_000
+"""Below this, a rebuild takes about as long as starting a worker, so it scans alone."""
+RANGES_PER_PROCESS = 8
+"""Enough ranges that a worker that starts late, or a range that turns out slow,
+still leaves the processes finishing at nearly the same time."""
+DEFAULT_WORKERS = 2
+"""Processes an automatic rebuild uses at most: two already halve the scan; more
+would mostly contend for the single writer lock that every flush takes."""
+
+Own = dict[tuple[str, str, str], list[StatusChanged]]
+Range = tuple[str, str | None]
+
+
+def worker_count(projector: ViewProjector, requested: int | None, events: int) -> int:
+    """How many processes scan. Replaced projection code (`replay --projections`)
+    always scans in this process alone: a worker could not import it."""
+    if not projector.runs_builtin_code():
+        return 1
+    if requested is not None:
+        return max(1, requested)
+    if events < MIN_EVENTS:
+        return 1
+    return max(1, min(DEFAULT_WORKERS, os.cpu_count() or 1))
+
+
+class Tally:
+    """Events scanned so far by every process; reports progress through the
+    rebuilding process's callback, and only from its own thread."""
+
+    def __init__(self, report: Callable[[int], None] | None = None) -> None:
+        self.report = report
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def count(self, events: int) -> int:
+        with self._lock:
+            self.done += events
+            return self.done
+
+    def add(self, events: int) -> None:
+        done = self.count(events)
+        if self.report:
+            self.report(done)
+
+
+class Dispenser:
+    """Key ranges, handed out one at a time to whichever process asks first."""
+
+    def __init__(self, bounds: list[str]) -> None:
+        self.ranges: list[Range] = list(zip(["", *bounds], [*bounds, None], strict=True))
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> int | None:
+        with self._lock:
+            if self._next >= len(self.ranges):
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def __iter__(self) -> Iterator[Range]:
+        while (index := self.take()) is not None:
+            yield self.ranges[index]
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedJob:
+    """One derived type to build, with its own streams (a workflow's declarations)."""
+
+    model: str
+    type: str
+    children_rebuilt: bool
+    own: Own
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What a worker needs to scan exactly as the rebuilding process would."""
+
+    url: str
+    registry: ModelRegistry
+    claim: str
+    upto: int
+    selected: set[ViewName] | None
+    ranges: list[Range]
+
+
+class DerivedDispenser:
+    """Derived jobs, handed out only once every written row is in `views_next`
+    (derived rows read their children back from it): until `open` is called,
+    a worker asking for one waits."""
+
+    def __init__(self) -> None:
+        self.jobs: list[DerivedJob] = []
+        self._next = 0
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+
+    def open(self, jobs: list[DerivedJob]) -> None:
+        self.jobs = jobs
+        self._open.set()
+
+    def take(self) -> DerivedJob | None:
+        self._open.wait()
+        with self._lock:
+            if self._next >= len(self.jobs):
+                return None
+            self._next += 1
+            return self.jobs[self._next - 1]
+
+    def __iter__(self) -> Iterator[DerivedJob]:
+        while (job := self.take()) is not None:
+            yield job
+
+
+def build_in_parallel(
+    projector: ViewProjector,
+    snapshot: Transaction,
+    upto: int,
+    selected: set[ViewName] | None,
+    workers: int,
+    progress: Progress | None,
+) -> None:
+    """Both phases with `workers - 1` worker processes beside this one: written
+    entities by key range, then, once all are written, derived types one each."""
+    dispenser = Dispenser(snapshot.stream_bounds(upto, workers * RANGES_PER_PROCESS))
+    derived = DerivedDispenser()
+    tally = Tally((lambda done: progress(done, upto)) if progress else None)
+    job = Job(
+        projector.store.url, projector.registry, projector.claim, upto, selected, dispenser.ranges
+    )
+    started: list[_Worker] = []
+    try:
+        started.extend(_Worker(job, dispenser, derived, tally) for _ in range(workers - 1))
+        own = projector.build_ranges(snapshot, upto, selected, dispenser, tally)
+        for worker in started:
+            own.update(worker.written())
+        derived.open(projector.derived_jobs(selected, own))
+        for one in derived:
+            projector.build_derived(one)
+        for worker in started:
+            worker.finished()
+    finally:
+        derived.open([])
+        for worker in started:
+            worker.stop()
+
+
+class _Worker:
+    """One worker process and the thread in this process that serves it."""
+
+    def __init__(
+        self, job: Job, dispenser: Dispenser, derived: DerivedDispenser, tally: Tally
+    ) -> None:
+        self.dispenser = dispenser
+        self.derived = derived
+        self.tally = tally
+        self.scanned = 0
+        self.own: Own | None = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.reported = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from projections._parallel import main; main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.requests: IO[bytes] = self.process.stdout
+        self.replies: IO[bytes] = self.process.stdin
+        self._send(job)
+        self.thread = threading.Thread(target=self._serve, name="rebuild worker", daemon=True)
+        self.thread.start()
+
+    def _send(self, message: object) -> None:
+        pickle.dump(message, self.replies, protocol=pickle.HIGHEST_PROTOCOL)
+        self.replies.flush()
+
+    def _serve(self) -> None:
+        try:
+            while True:
+                kind, value = pickle.load(self.requests)
+                if kind == "next":
+                    self._send(self.dispenser.take())
+                elif kind == "scanned":
+                    self.tally.count(value - self.scanned)
+                    self.scanned = value
+                elif kind == "written":
+                    self.own = value
+                    self.reported.set()
+                elif kind == "derive":
+                    self._send(self.derived.take())
+                else:
+                    self.error = value
+                    self.done = True
+                    return
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return
+        finally:
+            self.reported.set()
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def written(self) -> Own:
+        """The derived types' own streams the worker met, once its ranges are
+        written; its error raised here if it failed instead."""
+        self.reported.wait()
+        self._check()
+        if self.own is None:
+            raise self._stopped()
+        return self.own
+
+    def finished(self) -> None:
+        self.thread.join()
+        self._check()
+        if not self.done:
+            raise self._stopped()
+
+    def _stopped(self) -> StoreError:
+        return StoreError(
+            f"a rebuild worker stopped (exit code {self.process.wait()}) before it "
+            "finished; the live views are unchanged"
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.thread.join()
+        self.replies.close()
+        self.requests.close()
+
+
+def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
+    """A worker's life: scan ranges until none are left, report the own streams it
+    met, build derived types until none are left, then report done (or the error,
+    for the rebuilding process to raise)."""
+    from ._projector import ViewProjector
+
+    def send(kind: str, value: Any) -> None:
+        pickle.dump((kind, value), replies, protocol=pickle.HIGHEST_PROTOCOL)
+        replies.flush()
+
+    def ask(kind: str) -> Any:
+        send(kind, None)
+        return pickle.load(requests)
+
+    def ranges() -> Iterator[Range]:
+        while (index := ask("next")) is not None:
+            yield job.ranges[index]
+
+    try:
+        store = open_store(job.url)
+        try:
+            projector = ViewProjector(store, job.registry)
+            projector.claim = job.claim
+            tally = Tally(lambda done: send("scanned", done))  # running totals
+            with store.read() as snapshot:
+                own = projector.build_ranges(snapshot, job.upto, job.selected, ranges(), tally)
+            send("written", own)
+            while (derived := ask("derive")) is not None:
+                projector.build_derived(derived)
+        finally:
+            store.close()
+        send("done", None)
+    except BaseException as exc:  # every failure goes to the rebuilding process
+        try:
+            send("done", exc)
+        except Exception:  # an error that cannot be pickled
+            send("done", StoreError(f"a rebuild worker failed: {exc!r}"))
+
+
+def main() -> None:
+    """A worker process's entry point: the protocol owns stdout, so anything else
+    the worker prints goes to stderr."""
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+    _work(pickle.load(requests), requests, replies)

@@ -1,0 +1,122 @@
+"""A rebuild shared between processes (projections/_parallel.py) must give exactly
+the views one process gives, on every backend, and a worker that dies must leave
+the live views as they were."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.history import generate
+from ledger import Ledger, StoreError
+from projections import ViewProjector
+from projections._parallel import MIN_EVENTS, Dispenser, worker_count
+
+HISTORY, _ = generate(3_000, 300)
+
+
+@pytest.fixture
+def filled(ledger_url: str) -> Iterator[Ledger]:
+    with Ledger.open(ledger_url) as ledger:
+        report = ledger.append(HISTORY, batch_size=1000)
+        assert report.rejected == 0
+        yield ledger
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_shared_rebuild_gives_the_views_one_process_gives(filled: Ledger, workers: int) -> None:
+    assert filled.views is not None
+    filled.rebuild(workers=1)
+    alone = filled.views.dump()
+    filled.rebuild(workers=workers)
+    assert filled.views.dump() == alone
+
+
+def test_a_shared_rebuild_of_one_view_gives_what_one_process_gives(filled: Ledger) -> None:
+    assert filled.views is not None
+    before = filled.views.dump()
+    filled.rebuild("osmo/task_group", workers=2)
+    assert filled.views.dump() == before
+
+
+def test_key_ranges_cover_every_stream_once_with_similar_event_counts(filled: Ledger) -> None:
+    with filled.store.read() as txn:
+        upto = txn.max_notification_id()
+        ranges = Dispenser(txn.stream_bounds(upto, 8)).ranges
+        counts = [sum(map(len, txn.scan_streams(upto, start, stop))) for start, stop in ranges]
+        streams = [s[0].originator_id for r in ranges for s in txn.scan_streams(upto, *r)]
+    assert sum(counts) == upto
+    assert len(streams) == len(set(streams))
+    assert len(ranges) == 8
+    assert max(counts) < 2.5 * upto / 8
+
+
+def test_a_small_store_rebuilds_in_one_process(filled: Ledger) -> None:
+    assert filled.views is not None
+    projector = filled.views
+    assert isinstance(projector, ViewProjector)
+    assert worker_count(projector, None, MIN_EVENTS - 1) == 1
+    assert worker_count(projector, None, MIN_EVENTS) == min(2, os.cpu_count() or 1)
+    assert worker_count(projector, 3, 10) == 3
+
+
+def test_replaced_projection_code_always_rebuilds_in_one_process(sqlite_url: str) -> None:
+    class Candidate(ViewProjector):
+        pass
+
+    with Ledger.open(sqlite_url) as ledger:
+        assert worker_count(Candidate(ledger.store, ledger.registry), 4, 10**6) == 1
+
+
+def _kill_workers() -> None:
+    """SIGKILL every rebuild worker this process started."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"projections._parallel" in command:
+            os.kill(int(entry.name), signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
+def test_a_worker_killed_mid_rebuild_fails_it_and_leaves_the_live_views(sqlite_url: str) -> None:
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.append(HISTORY, batch_size=1000)
+        assert ledger.views is not None
+        before = ledger.views.dump()
+        with pytest.raises(StoreError, match="rebuild worker stopped"):
+            ledger.rebuild(workers=2, progress=lambda done, total: _kill_workers())
+        assert ledger.views.dump() == before
+        ledger.rebuild(workers=2)
+        assert ledger.views.dump() == before
+
+
+def test_a_script_without_a_main_guard_can_rebuild_in_parallel(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Workers are not multiprocessing's spawn, which would run this script again."""
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.append(HISTORY, batch_size=1000)
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\nfrom ledger import Ledger\n"
+        "with Ledger.open(sys.argv[1]) as ledger:\n"
+        "    print(ledger.rebuild(workers=2))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), sqlite_url], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2940"
