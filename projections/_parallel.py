@@ -230,8 +230,10 @@ class _Worker:
                     self.error = value
                     self.done = True
                     return
-        except (EOFError, OSError, pickle.UnpicklingError):
-            return
+        except (EOFError, OSError):
+            return  # the worker is gone: result() and written() say so
+        except Exception as exc:  # a message that does not unpickle here
+            self.error = StoreError(f"a rebuild worker sent an unreadable message: {exc!r}")
         finally:
             self.reported.set()
 

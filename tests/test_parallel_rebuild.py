@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,46 @@ def test_a_script_without_a_main_guard_can_rebuild_in_parallel(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "2940"
+
+
+def _processes_with(marker: bytes) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(os.getpid()):
+            try:
+                if marker in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
+def test_a_rebuilding_process_killed_leaves_no_worker_behind_and_the_live_views(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    with Ledger.open(sqlite_url) as ledger:
+        ledger.append(HISTORY, batch_size=1000)
+        assert ledger.views is not None
+        before = ledger.views.dump()
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import os, signal, sys\nfrom ledger import Ledger\n"
+        "with Ledger.open(sys.argv[1]) as ledger:\n"
+        "    ledger.rebuild(workers=2, progress=lambda done, total: "
+        "os.kill(os.getpid(), signal.SIGKILL))\n",
+        encoding="utf-8",
+    )
+    marker = f"SL_TEST_MARK={tmp_path.name}".encode()
+    env = {**os.environ, "SL_TEST_MARK": tmp_path.name}
+    done = subprocess.run([sys.executable, str(script), sqlite_url], env=env, check=False)
+    assert done.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with(marker) == []
+    with Ledger.open(sqlite_url) as ledger:
+        assert ledger.views is not None
+        assert ledger.views.dump() == before
+        ledger.rebuild(workers=2)
+        assert ledger.views.dump() == before
