@@ -76,6 +76,10 @@ def translate(exc: sqlite3.Error, path: str) -> StoreError:
 class _SQLiteCursor(Cursor):
     def __init__(self, raw: sqlite3.Cursor) -> None:
         self.raw = raw
+        # eventsourcing's connections make sqlite3.Row objects; plain tuples are
+        # what every caller here (eventsourcing's tracking calls included) indexes,
+        # and they cost less on the paths that read every event
+        raw.row_factory = None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.raw.execute(sql, params)
@@ -84,11 +88,12 @@ class _SQLiteCursor(Cursor):
         self.raw.executemany(sql, rows)
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.raw.fetchall()]
+        rows: list[tuple[Any, ...]] = self.raw.fetchall()
+        return rows
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        row = self.raw.fetchone()
-        return None if row is None else tuple(row)
+        row: tuple[Any, ...] | None = self.raw.fetchone()
+        return row
 
 
 class _SQLiteTransaction(Transaction):
@@ -134,6 +139,7 @@ class _SQLiteTransaction(Transaction):
         self, upto: int, start: str = "", stop: str | None = None
     ) -> Iterator[list[StatusChanged]]:
         raw = self.cursor.raw.connection.cursor()
+        raw.row_factory = None
         # every key is a JSON array, so it sorts below the last code point
         raw.execute(
             "SELECT rowid, originator_id, originator_version, state FROM stored_events "

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from ledger import ModelRegistry, StatusChanged, StoreError, Transaction, open_store
+from ledger import ModelRegistry, StatusChanged, StoreError, open_store
 
 if TYPE_CHECKING:
     from ._projector import Progress, ViewName, ViewProjector
@@ -78,11 +78,16 @@ class Tally:
             self.report(done)
 
 
+def key_ranges(bounds: list[str]) -> list[Range]:
+    """[start, stop) ranges between the bounds, the first from "" and the last open."""
+    return list(zip(["", *bounds], [*bounds, None], strict=True))
+
+
 class Dispenser:
     """Key ranges, handed out one at a time to whichever process asks first."""
 
-    def __init__(self, bounds: list[str]) -> None:
-        self.ranges: list[Range] = list(zip(["", *bounds], [*bounds, None], strict=True))
+    def __init__(self, ranges: list[Range]) -> None:
+        self.ranges = ranges
         self._next = 0
         self._lock = threading.Lock()
 
@@ -150,15 +155,15 @@ class DerivedDispenser:
 
 def build_in_parallel(
     projector: ViewProjector,
-    snapshot: Transaction,
     upto: int,
+    ranges: list[Range],
     selected: set[ViewName] | None,
     workers: int,
     progress: Progress | None,
 ) -> None:
     """Both phases with `workers - 1` worker processes beside this one: written
     entities by key range, then, once all are written, derived types one each."""
-    dispenser = Dispenser(snapshot.stream_bounds(upto, workers * RANGES_PER_PROCESS))
+    dispenser = Dispenser(ranges)
     derived = DerivedDispenser()
     tally = Tally((lambda done: progress(done, upto)) if progress else None)
     job = Job(
@@ -167,7 +172,7 @@ def build_in_parallel(
     started: list[_Worker] = []
     try:
         started.extend(_Worker(job, dispenser, derived, tally) for _ in range(workers - 1))
-        own = projector.build_ranges(snapshot, upto, selected, dispenser, tally)
+        own = projector.build_ranges(upto, selected, dispenser, tally)
         for worker in started:
             own.update(worker.written())
         derived.open(projector.derived_jobs(selected, own))
@@ -295,8 +300,7 @@ def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
             projector = ViewProjector(store, job.registry)
             projector.claim = job.claim
             tally = Tally(lambda done: send("scanned", done))  # running totals
-            with store.read() as snapshot:
-                own = projector.build_ranges(snapshot, job.upto, job.selected, ranges(), tally)
+            own = projector.build_ranges(job.upto, job.selected, ranges(), tally)
             send("written", own)
             while (derived := ask("derive")) is not None:
                 projector.build_derived(derived)

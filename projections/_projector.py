@@ -36,7 +36,15 @@ from ._derived import (
     last_child_row,
 )
 from ._entity import Mark, Row, entity_row, project_entity
-from ._parallel import DerivedJob, Own, Tally, build_in_parallel, worker_count
+from ._parallel import (
+    RANGES_PER_PROCESS,
+    DerivedJob,
+    Own,
+    Tally,
+    build_in_parallel,
+    key_ranges,
+    worker_count,
+)
 from ._worker import StopFlag, follow
 
 TRACKING = "views"
@@ -243,9 +251,11 @@ class ViewProjector:
             )
             txn.cursor.execute(f"DROP TABLE IF EXISTS {table.NEXT}")
             table.create_table(txn.cursor, table.NEXT, indexes=False)
-        with self.store.read() as snapshot:
-            upto = snapshot.max_notification_id()
-            self._build(snapshot, upto, selected, progress, worker_count(self, workers, upto))
+        with self.store.read() as txn:
+            upto = txn.max_notification_id()
+            count = worker_count(self, workers, upto)
+            bounds = txn.stream_bounds(upto, count * RANGES_PER_PROCESS)
+        self._build(upto, bounds, selected, progress, count)
         with self.store.write() as txn:
             self._still_ours(txn)
             while True:
@@ -281,23 +291,24 @@ class ViewProjector:
 
     def _build(
         self,
-        snapshot: Transaction,
         upto: int,
+        bounds: list[str],
         selected: set[ViewName] | None,
         progress: Progress | None,
         workers: int,
     ) -> None:
         """Write every selected row into `views_next`: the written entities first,
         then the derived ones, which read their children back from it."""
+        ranges = key_ranges(bounds)
         if workers > 1:
-            build_in_parallel(self, snapshot, upto, selected, workers, progress)
+            build_in_parallel(self, upto, ranges, selected, workers, progress)
         else:
 
             def report(done: int) -> None:
                 if progress:
                     progress(done, upto)
 
-            own = self.build_ranges(snapshot, upto, selected, [("", None)], Tally(report))
+            own = self.build_ranges(upto, selected, ranges, Tally(report))
             for job in self.derived_jobs(selected, own):
                 self.build_derived(job)
         if progress:
@@ -305,37 +316,40 @@ class ViewProjector:
 
     def build_ranges(
         self,
-        snapshot: Transaction,
         upto: int,
         selected: set[ViewName] | None,
         ranges: Iterable[tuple[str, str | None]],
         tally: Tally,
     ) -> Own:
         """Write the rows of every written entity whose stream key is in `ranges`
-        into `views_next`; return the derived types' own streams met on the way."""
+        into `views_next`; return the derived types' own streams met on the way.
+        Each range is read in its own snapshot (events up to `upto` never change):
+        a snapshot held for the whole scan would stop SQLite from checkpointing the
+        rows written meanwhile, leaving all of them to the swap's commit."""
         own: Own = {}
         buffer: list[table.Encoded] = []
         scanned = 0
         buffered_events = 0
         for start, stop in ranges:
-            for events in snapshot.scan_streams(upto, start, stop):
-                scanned += len(events)
-                first = events[0]
-                et = self._type(first.model, first.type)
-                if et is None:
-                    continue
-                if et.derived:
-                    own[(first.model, et.name, first.id)] = events
-                    continue
-                if selected is not None and (first.model, et.name) not in selected:
-                    continue
-                buffer.append(self._encoded(first.model, et, events))
-                buffered_events += len(events)
-                if len(buffer) >= PAGE or buffered_events >= REBUILD_BUFFER_EVENTS:
-                    self._flush(buffer)
-                    buffered_events = 0
-                    tally.add(scanned)
-                    scanned = 0
+            with self.store.read() as snapshot:
+                for events in snapshot.scan_streams(upto, start, stop):
+                    scanned += len(events)
+                    first = events[0]
+                    et = self._type(first.model, first.type)
+                    if et is None:
+                        continue
+                    if et.derived:
+                        own[(first.model, et.name, first.id)] = events
+                        continue
+                    if selected is not None and (first.model, et.name) not in selected:
+                        continue
+                    buffer.append(self._encoded(first.model, et, events))
+                    buffered_events += len(events)
+                    if len(buffer) >= PAGE or buffered_events >= REBUILD_BUFFER_EVENTS:
+                        self._flush(buffer)
+                        buffered_events = 0
+                        tally.add(scanned)
+                        scanned = 0
         self._flush(buffer)
         tally.add(scanned)
         return own

@@ -17,7 +17,7 @@ import pytest
 from bench.history import generate
 from ledger import Ledger, StoreError
 from projections import ViewProjector
-from projections._parallel import MIN_EVENTS, Dispenser, worker_count
+from projections._parallel import MIN_EVENTS, key_ranges, worker_count
 
 HISTORY, _ = generate(3_000, 300)
 
@@ -49,7 +49,7 @@ def test_a_shared_rebuild_of_one_view_gives_what_one_process_gives(filled: Ledge
 def test_key_ranges_cover_every_stream_once_with_similar_event_counts(filled: Ledger) -> None:
     with filled.store.read() as txn:
         upto = txn.max_notification_id()
-        ranges = Dispenser(txn.stream_bounds(upto, 8)).ranges
+        ranges = key_ranges(txn.stream_bounds(upto, 8))
         counts = [sum(map(len, txn.scan_streams(upto, start, stop))) for start, stop in ranges]
         streams = [s[0].originator_id for r in ranges for s in txn.scan_streams(upto, *r)]
     assert sum(counts) == upto
