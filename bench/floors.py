@@ -19,8 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ledger import canonical_json
-from ledger._event import chain_hash, content_digest, decode_event, derived_event_id, parse_line
-from ledger._event import validate_input as validated
+from ledger._event import (
+    chain_hash,
+    content_digest,
+    decode_event,
+    derived_event_id,
+    parse_line,
+    validate_input,
+)
 
 BATCH = 50_000
 
@@ -58,7 +64,7 @@ def import_floor(lines: Sequence[bytes], path: Path) -> float:
         ids.clear()
 
     for line in lines:
-        event = validated(parse_line(line))
+        event = validate_input(parse_line(line))
         content = event.content()
         digest = content_digest(content)
         event_id = event.event_id or derived_event_id(digest, 0)

@@ -24,6 +24,7 @@ def rebuild(
         int | None,
         typer.Option(
             min=1,
+            max=32,
             help="Processes that share the scan (default: 2 on a large store "
             "when there are 2 cores, else 1).",
         ),

@@ -240,6 +240,7 @@ class PostgresEventStore(EventStore):
         params = {k: v for k, v in conninfo_to_dict(url).items() if v is not None}
         params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
         self.params: dict[str, Any] = params
+        self.address = url
         self.host = str(params.get("host") or "localhost")
         self.port = str(params.get("port") or "5432")
         self.dbname = str(params.get("dbname") or params.get("user") or "")

@@ -47,7 +47,7 @@ by random strings (stream keys, event ids), so it touches thousands of pages; in
 SQLite's default 2 MB cache each was read, evicted and read again within the
 transaction. A 200k-event import read 3.1 GB with it and 0.84 GB with 64 MB
 (docs/performance.md). The cache fills only with pages actually touched."""
-DEFAULT_CACHE = "PRAGMA cache_size = -2000"
+DEFAULT_CACHE = "PRAGMA cache_size = -2000"  # SQLite's own default
 
 LEDGER_TABLES = (
     "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -168,6 +168,7 @@ class SQLiteEventStore(EventStore):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(Path(path))
         self.url = self.path
+        self.address = os.path.abspath(self.path)
         self.read_only = _inspect(self.path)
         db_name = _read_only_uri(self.path) if self.read_only else self.path
         self.datastore = SQLiteDatastore(
@@ -230,8 +231,8 @@ class SQLiteEventStore(EventStore):
         try:
             with self._connection(writer=True) as conn:
                 raw = conn._sqlite_conn.cursor()
-                # per transaction: the pooled connection outlives this one
-                raw.execute(BULK_CACHE if bulk else DEFAULT_CACHE)
+                if bulk:
+                    raw.execute(BULK_CACHE)
                 raw.execute("BEGIN IMMEDIATE")
                 try:
                     yield _SQLiteTransaction(self, raw)
@@ -239,6 +240,9 @@ class SQLiteEventStore(EventStore):
                 except BaseException:
                     conn.rollback()
                     raise
+                finally:
+                    if bulk:  # the pooled connection outlives this transaction
+                        raw.execute(DEFAULT_CACHE)
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
 

@@ -18,6 +18,7 @@ from ._event import StatusChanged, decode_event
 from ._timestamps import now_iso
 
 STORE_FORMAT = 1
+MAX_SAMPLES = 30_000  # below SQLite's limit of 32,766 bound parameters
 
 
 @dataclass(slots=True, frozen=True)
@@ -121,7 +122,7 @@ class Transaction(ABC):
         sampled at evenly spaced notification ids (a gap samples nothing), so a
         long stream is sampled more often than a short one and the quantiles of
         the sampled keys split events, not streams, evenly."""
-        count = min(upto, parts * samples_per_part)
+        count = min(upto, parts * samples_per_part, MAX_SAMPLES)
         if parts < 2 or count < 1:
             return []
         ids = sorted({1 + (upto - 1) * i // count for i in range(count)})
@@ -178,7 +179,10 @@ class Follower:
 class EventStore(ABC):
     """An append-only, hash-chained event store with a place for views beside it."""
 
-    url: str
+    url: str  # for people: no password
+    address: str
+    """What another process passes to `open_store` to reach this same store: an
+    absolute path, or the URL as given (password included, so never shown)."""
     backend: str
     recorder: ApplicationRecorder
 

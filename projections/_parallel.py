@@ -38,6 +38,7 @@ MIN_EVENTS = 50_000
 RANGES_PER_PROCESS = 8
 """Enough ranges that a worker that starts late, or a range that turns out slow,
 still leaves the processes finishing at nearly the same time."""
+MAX_WORKERS = 32
 DEFAULT_WORKERS = 2
 """Processes an automatic rebuild uses at most: two already halve the scan; more
 would mostly contend for the single writer lock that every flush takes."""
@@ -52,7 +53,7 @@ def worker_count(projector: ViewProjector, requested: int | None, events: int) -
     if not projector.runs_builtin_code():
         return 1
     if requested is not None:
-        return max(1, requested)
+        return max(1, min(requested, MAX_WORKERS))
     if events < MIN_EVENTS:
         return 1
     return max(1, min(DEFAULT_WORKERS, os.cpu_count() or 1))
@@ -137,7 +138,8 @@ class DerivedDispenser:
         self._open = threading.Event()
 
     def open(self, jobs: list[DerivedJob]) -> None:
-        self.jobs = jobs
+        with self._lock:
+            self.jobs = jobs
         self._open.set()
 
     def take(self) -> DerivedJob | None:
@@ -167,11 +169,18 @@ def build_in_parallel(
     derived = DerivedDispenser()
     tally = Tally((lambda done: progress(done, upto)) if progress else None)
     job = Job(
-        projector.store.url, projector.registry, projector.claim, upto, selected, dispenser.ranges
+        projector.store.address,
+        projector.registry,
+        projector.claim,
+        upto,
+        selected,
+        dispenser.ranges,
     )
     started: list[_Worker] = []
     try:
-        started.extend(_Worker(job, dispenser, derived, tally) for _ in range(workers - 1))
+        for _ in range(workers - 1):
+            started.append(_Worker(dispenser, derived, tally))
+            started[-1].start(job)
         own = projector.build_ranges(upto, selected, dispenser, tally)
         for worker in started:
             own.update(worker.written())
@@ -189,9 +198,7 @@ def build_in_parallel(
 class _Worker:
     """One worker process and the thread in this process that serves it."""
 
-    def __init__(
-        self, job: Job, dispenser: Dispenser, derived: DerivedDispenser, tally: Tally
-    ) -> None:
+    def __init__(self, dispenser: Dispenser, derived: DerivedDispenser, tally: Tally) -> None:
         self.dispenser = dispenser
         self.derived = derived
         self.tally = tally
@@ -200,16 +207,24 @@ class _Worker:
         self.error: BaseException | None = None
         self.done = False
         self.reported = threading.Event()
+        self.thread: threading.Thread | None = None
+        # the worker imports what this process can, wherever its directory is
+        path = os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from projections._parallel import main; main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            env={**os.environ, "PYTHONPATH": path},
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests: IO[bytes] = self.process.stdout
         self.replies: IO[bytes] = self.process.stdin
-        self._send(job)
+
+    def start(self, job: Job) -> None:
+        try:
+            self._send(job)
+        except (OSError, pickle.PicklingError) as exc:
+            raise StoreError(f"cannot hand the rebuild to a worker: {exc}") from None
         self.thread = threading.Thread(target=self._serve, name="rebuild worker", daemon=True)
         self.thread.start()
 
@@ -238,7 +253,8 @@ class _Worker:
         except (EOFError, OSError):
             return  # the worker is gone: result() and written() say so
         except Exception as exc:  # a message that does not unpickle here
-            self.error = StoreError(f"a rebuild worker sent an unreadable message: {exc!r}")
+            if not _exits(self.process):  # a truncated one: the worker died writing it
+                self.error = StoreError(f"a rebuild worker sent an unreadable message: {exc!r}")
         finally:
             self.reported.set()
 
@@ -256,6 +272,7 @@ class _Worker:
         return self.own
 
     def finished(self) -> None:
+        assert self.thread is not None
         self.thread.join()
         self._check()
         if not self.done:
@@ -271,9 +288,18 @@ class _Worker:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self.thread.join()
+        if self.thread is not None:
+            self.thread.join()
         self.replies.close()
         self.requests.close()
+
+
+def _exits(process: subprocess.Popen[bytes], seconds: float = 2.0) -> bool:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
@@ -299,6 +325,12 @@ def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
         try:
             projector = ViewProjector(store, job.registry)
             projector.claim = job.claim
+            with store.read() as txn:
+                if not projector.holds_claim(txn):
+                    raise StoreError(
+                        "a rebuild worker opened a store this rebuild has not claimed "
+                        "(moved or replaced meanwhile, or another rebuild started)"
+                    )
             tally = Tally(lambda done: send("scanned", done))  # running totals
             own = projector.build_ranges(job.upto, job.selected, ranges(), tally)
             send("written", own)

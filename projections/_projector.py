@@ -40,6 +40,7 @@ from ._parallel import (
     RANGES_PER_PROCESS,
     DerivedJob,
     Own,
+    Range,
     Tally,
     build_in_parallel,
     key_ranges,
@@ -270,12 +271,15 @@ class ViewProjector:
             txn.cursor.execute("DELETE FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
         return upto
 
+    def holds_claim(self, txn: Transaction) -> bool:
+        txn.cursor.execute("SELECT value FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
+        row = txn.cursor.fetchone()
+        return row is not None and row[0] == self.claim
+
     def _still_ours(self, txn: Transaction) -> None:
         """Two rebuilds share `views_next`: the one started last owns it, and an
         earlier one stops before it writes into a table it no longer owns."""
-        txn.cursor.execute("SELECT value FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
-        row = txn.cursor.fetchone()
-        if row is None or row[0] != self.claim:
+        if not self.holds_claim(txn):
             raise ConcurrencyConflict(
                 "another rebuild started after this one; it will finish the views"
             )
@@ -318,7 +322,7 @@ class ViewProjector:
         self,
         upto: int,
         selected: set[ViewName] | None,
-        ranges: Iterable[tuple[str, str | None]],
+        ranges: Iterable[Range],
         tally: Tally,
     ) -> Own:
         """Write the rows of every written entity whose stream key is in `ranges`

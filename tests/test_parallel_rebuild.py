@@ -9,17 +9,38 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.history import generate
 from ledger import Ledger, StoreError
 from projections import ViewProjector
-from projections._parallel import MIN_EVENTS, key_ranges, worker_count
+from projections._parallel import MAX_WORKERS, MIN_EVENTS, Dispenser, key_ranges, worker_count
 
 HISTORY, _ = generate(3_000, 300)
+
+
+def _worker_goes_first(
+    monkeypatch: pytest.MonkeyPatch, then: Callable[[], None] = lambda: None
+) -> None:
+    """On a small store this process would take every key range before the worker
+    has started; here it waits until the worker took one, runs `then`, and only
+    then scans, so both processes share the ranges."""
+    original = ViewProjector.build_ranges
+
+    def waiting(self: ViewProjector, upto: int, selected: Any, ranges: Any, tally: Any) -> Any:
+        if isinstance(ranges, Dispenser):
+            deadline = time.monotonic() + 60
+            while ranges._next == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert ranges._next > 0, "the worker never asked for a range"
+            then()
+        return original(self, upto, selected, ranges, tally)
+
+    monkeypatch.setattr(ViewProjector, "build_ranges", waiting)
 
 
 @pytest.fixture
@@ -31,19 +52,58 @@ def filled(ledger_url: str) -> Iterator[Ledger]:
 
 
 @pytest.mark.parametrize("workers", [2, 3])
-def test_a_shared_rebuild_gives_the_views_one_process_gives(filled: Ledger, workers: int) -> None:
+def test_a_shared_rebuild_gives_the_views_one_process_gives(
+    filled: Ledger, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert filled.views is not None
     filled.rebuild(workers=1)
     alone = filled.views.dump()
+    _worker_goes_first(monkeypatch)
     filled.rebuild(workers=workers)
     assert filled.views.dump() == alone
 
 
-def test_a_shared_rebuild_of_one_view_gives_what_one_process_gives(filled: Ledger) -> None:
+def test_a_shared_rebuild_of_one_view_gives_what_one_process_gives(
+    filled: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert filled.views is not None
-    before = filled.views.dump()
+    filled.rebuild("osmo/task_group", workers=1)
+    alone = filled.views.dump()
+    _worker_goes_first(monkeypatch)
     filled.rebuild("osmo/task_group", workers=2)
-    assert filled.views.dump() == before
+    assert filled.views.dump() == alone
+
+
+def test_a_worker_opens_the_callers_store_after_a_change_of_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    with Ledger.open("ledger.db") as ledger:
+        ledger.append(HISTORY, batch_size=1000)
+        assert ledger.views is not None
+        ledger.rebuild(workers=1)
+        alone = ledger.views.dump()
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        _worker_goes_first(monkeypatch)
+        ledger.rebuild(workers=2)
+        assert ledger.views.dump() == alone
+    assert not (tmp_path / "elsewhere" / "ledger.db").exists()
+
+
+def test_a_store_address_keeps_what_the_caller_gave_while_its_url_hides_the_password(
+    ledger_url: str,
+) -> None:
+    if ledger_url.startswith("postgresql://"):
+        given = ledger_url.replace("://postgres@", "://postgres:secret@") + (
+            "?application_name=status-ledger-test"
+        )
+        with Ledger.open(given) as ledger:
+            assert ledger.store.address == given
+            assert "secret" not in ledger.store.url
+    else:
+        with Ledger.open(ledger_url) as ledger:
+            assert ledger.store.address == os.path.abspath(ledger_url)
 
 
 def test_key_ranges_cover_every_stream_once_with_similar_event_counts(filled: Ledger) -> None:
@@ -58,13 +118,16 @@ def test_key_ranges_cover_every_stream_once_with_similar_event_counts(filled: Le
     assert max(counts) < 2.5 * upto / 8
 
 
-def test_a_small_store_rebuilds_in_one_process(filled: Ledger) -> None:
+def test_stores_under_the_threshold_rebuild_alone_and_a_request_is_capped(
+    filled: Ledger,
+) -> None:
     assert filled.views is not None
     projector = filled.views
     assert isinstance(projector, ViewProjector)
     assert worker_count(projector, None, MIN_EVENTS - 1) == 1
     assert worker_count(projector, None, MIN_EVENTS) == min(2, os.cpu_count() or 1)
     assert worker_count(projector, 3, 10) == 3
+    assert worker_count(projector, 1000, 10) == MAX_WORKERS
 
 
 def test_replaced_projection_code_always_rebuilds_in_one_process(sqlite_url: str) -> None:
@@ -91,13 +154,17 @@ def _kill_workers() -> None:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
-def test_a_worker_killed_mid_rebuild_fails_it_and_leaves_the_live_views(sqlite_url: str) -> None:
+def test_a_worker_killed_mid_rebuild_fails_it_and_leaves_the_live_views(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with Ledger.open(sqlite_url) as ledger:
         ledger.append(HISTORY, batch_size=1000)
         assert ledger.views is not None
         before = ledger.views.dump()
-        with pytest.raises(StoreError, match="rebuild worker stopped"):
-            ledger.rebuild(workers=2, progress=lambda done, total: _kill_workers())
+        with monkeypatch.context() as patched:
+            _worker_goes_first(patched, then=_kill_workers)
+            with pytest.raises(StoreError, match="rebuild worker stopped"):
+                ledger.rebuild(workers=2)
         assert ledger.views.dump() == before
         ledger.rebuild(workers=2)
         assert ledger.views.dump() == before
