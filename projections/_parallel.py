@@ -31,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ledger import ModelRegistry, StatusChanged, StoreError, open_store
 
 if TYPE_CHECKING:
-    from ._projector import Progress, ViewName, ViewProjector
+    from ._projector import ViewName, ViewProjector
 
 MIN_EVENTS = 50_000
 """Below this, a rebuild takes about as long as starting a worker, so it scans alone."""
@@ -161,13 +161,12 @@ def build_in_parallel(
     ranges: list[Range],
     selected: set[ViewName] | None,
     workers: int,
-    progress: Progress | None,
+    tally: Tally,
 ) -> None:
     """Both phases with `workers - 1` worker processes beside this one: written
     entities by key range, then, once all are written, derived types one each."""
     dispenser = Dispenser(ranges)
     derived = DerivedDispenser()
-    tally = Tally((lambda done: progress(done, upto)) if progress else None)
     job = Job(
         projector.store.address,
         projector.registry,

@@ -304,18 +304,22 @@ class ViewProjector:
         """Write every selected row into `views_next`: the written entities first,
         then the derived ones, which read their children back from it."""
         ranges = key_ranges(bounds)
+        reported = 0
+
+        def report(done: int) -> None:
+            nonlocal reported
+            reported = done
+            if progress:
+                progress(done, upto)
+
+        tally = Tally(report)
         if workers > 1:
-            build_in_parallel(self, upto, ranges, selected, workers, progress)
+            build_in_parallel(self, upto, ranges, selected, workers, tally)
         else:
-
-            def report(done: int) -> None:
-                if progress:
-                    progress(done, upto)
-
-            own = self.build_ranges(upto, selected, ranges, Tally(report))
+            own = self.build_ranges(upto, selected, ranges, tally)
             for job in self.derived_jobs(selected, own):
                 self.build_derived(job)
-        if progress:
+        if progress and reported != upto:
             progress(upto, upto)
 
     def build_ranges(
