@@ -26,7 +26,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
 from ledger import ModelRegistry, StatusChanged, StoreError, open_store
 
@@ -45,6 +45,7 @@ would mostly contend for the single writer lock that every flush takes."""
 
 Own = dict[tuple[str, str, str], list[StatusChanged]]
 Range = tuple[str, str | None]
+T = TypeVar("T")
 
 
 def worker_count(projector: ViewProjector, requested: int | None, events: int) -> int:
@@ -84,24 +85,36 @@ def key_ranges(bounds: list[str]) -> list[Range]:
     return list(zip(["", *bounds], [*bounds, None], strict=True))
 
 
-class Dispenser:
-    """Key ranges, handed out one at a time to whichever process asks first."""
+class Dispenser(Generic[T]):
+    """Work (key ranges, derived jobs) handed out one piece at a time to whichever
+    process asks first. Made without its pieces, it is closed: a taker waits until
+    `open`, as derived jobs must until every written row is in `views_next`
+    (derived rows read their children back from it)."""
 
-    def __init__(self, ranges: list[Range]) -> None:
-        self.ranges = ranges
+    def __init__(self, pieces: list[T] | None = None) -> None:
+        self.pieces: list[T] = []
         self._next = 0
         self._lock = threading.Lock()
+        self._open = threading.Event()
+        if pieces is not None:
+            self.open(pieces)
 
-    def take(self) -> int | None:
+    def open(self, pieces: list[T]) -> None:
         with self._lock:
-            if self._next >= len(self.ranges):
+            self.pieces = pieces
+        self._open.set()
+
+    def take(self) -> T | None:
+        self._open.wait()
+        with self._lock:
+            if self._next >= len(self.pieces):
                 return None
             self._next += 1
-            return self._next - 1
+            return self.pieces[self._next - 1]
 
-    def __iter__(self) -> Iterator[Range]:
-        while (index := self.take()) is not None:
-            yield self.ranges[index]
+    def __iter__(self) -> Iterator[T]:
+        while (piece := self.take()) is not None:
+            yield piece
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,36 +136,6 @@ class Job:
     claim: str
     upto: int
     selected: set[ViewName] | None
-    ranges: list[Range]
-
-
-class DerivedDispenser:
-    """Derived jobs, handed out only once every written row is in `views_next`
-    (derived rows read their children back from it): until `open` is called,
-    a worker asking for one waits."""
-
-    def __init__(self) -> None:
-        self.jobs: list[DerivedJob] = []
-        self._next = 0
-        self._lock = threading.Lock()
-        self._open = threading.Event()
-
-    def open(self, jobs: list[DerivedJob]) -> None:
-        with self._lock:
-            self.jobs = jobs
-        self._open.set()
-
-    def take(self) -> DerivedJob | None:
-        self._open.wait()
-        with self._lock:
-            if self._next >= len(self.jobs):
-                return None
-            self._next += 1
-            return self.jobs[self._next - 1]
-
-    def __iter__(self) -> Iterator[DerivedJob]:
-        while (job := self.take()) is not None:
-            yield job
 
 
 def build_in_parallel(
@@ -166,15 +149,8 @@ def build_in_parallel(
     """Both phases with `workers - 1` worker processes beside this one: written
     entities by key range, then, once all are written, derived types one each."""
     dispenser = Dispenser(ranges)
-    derived = DerivedDispenser()
-    job = Job(
-        projector.store.address,
-        projector.registry,
-        projector.claim,
-        upto,
-        selected,
-        dispenser.ranges,
-    )
+    derived: Dispenser[DerivedJob] = Dispenser()
+    job = Job(projector.store.address, projector.registry, projector.claim, upto, selected)
     started: list[_Worker] = []
     try:
         for _ in range(workers - 1):
@@ -197,7 +173,9 @@ def build_in_parallel(
 class _Worker:
     """One worker process and the thread in this process that serves it."""
 
-    def __init__(self, dispenser: Dispenser, derived: DerivedDispenser, tally: Tally) -> None:
+    def __init__(
+        self, dispenser: Dispenser[Range], derived: Dispenser[DerivedJob], tally: Tally
+    ) -> None:
         self.dispenser = dispenser
         self.derived = derived
         self.tally = tally
@@ -221,22 +199,18 @@ class _Worker:
 
     def start(self, job: Job) -> None:
         try:
-            self._send(job)
+            _put(self.replies, job)
         except (OSError, pickle.PicklingError) as exc:
             raise StoreError(f"cannot hand the rebuild to a worker: {exc}") from None
         self.thread = threading.Thread(target=self._serve, name="rebuild worker", daemon=True)
         self.thread.start()
-
-    def _send(self, message: object) -> None:
-        pickle.dump(message, self.replies, protocol=pickle.HIGHEST_PROTOCOL)
-        self.replies.flush()
 
     def _serve(self) -> None:
         try:
             while True:
                 kind, value = pickle.load(self.requests)
                 if kind == "next":
-                    self._send(self.dispenser.take())
+                    _put(self.replies, self.dispenser.take())
                 elif kind == "scanned":
                     self.tally.count(value - self.scanned)
                     self.scanned = value
@@ -244,7 +218,7 @@ class _Worker:
                     self.own = value
                     self.reported.set()
                 elif kind == "derive":
-                    self._send(self.derived.take())
+                    _put(self.replies, self.derived.take())
                 else:
                     self.error = value
                     self.done = True
@@ -293,6 +267,12 @@ class _Worker:
         self.requests.close()
 
 
+def _put(stream: IO[bytes], message: object) -> None:
+    """One message of the protocol, in either direction."""
+    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.flush()
+
+
 def _exits(process: subprocess.Popen[bytes], seconds: float = 2.0) -> bool:
     try:
         process.wait(timeout=seconds)
@@ -308,16 +288,15 @@ def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
     from ._projector import ViewProjector
 
     def send(kind: str, value: Any) -> None:
-        pickle.dump((kind, value), replies, protocol=pickle.HIGHEST_PROTOCOL)
-        replies.flush()
+        _put(replies, (kind, value))
 
     def ask(kind: str) -> Any:
         send(kind, None)
         return pickle.load(requests)
 
     def ranges() -> Iterator[Range]:
-        while (index := ask("next")) is not None:
-            yield job.ranges[index]
+        while (piece := ask("next")) is not None:
+            yield piece
 
     try:
         store = open_store(job.url)

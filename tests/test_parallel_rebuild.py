@@ -138,19 +138,28 @@ def test_replaced_projection_code_always_rebuilds_in_one_process(sqlite_url: str
         assert worker_count(Candidate(ledger.store, ledger.registry), 4, 10**6) == 1
 
 
+def _processes(matches: Callable[[Path], bool]) -> list[int]:
+    """Other processes whose /proc entry `matches` (one that vanishes does not)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(os.getpid()):
+            try:
+                if matches(entry):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _is_my_worker(entry: Path) -> bool:
+    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    return parent == os.getpid() and b"projections._parallel" in (entry / "cmdline").read_bytes()
+
+
 def _kill_workers() -> None:
     """SIGKILL every rebuild worker this process started."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"projections._parallel" in command:
-            os.kill(int(entry.name), signal.SIGKILL)
+    for pid in _processes(_is_my_worker):
+        os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
@@ -191,15 +200,7 @@ def test_a_script_without_a_main_guard_can_rebuild_in_parallel(
 
 
 def _processes_with(marker: bytes) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and entry.name != str(os.getpid()):
-            try:
-                if marker in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return _processes(lambda entry: marker in (entry / "environ").read_bytes())
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
