@@ -74,6 +74,15 @@ def test_trails_are_kept_only_for_types_a_derived_view_merges(tmp_path: Path) ->
     assert trails[("openfn", "work_order")] == [] and trails[("osmo", "workflow")] == []
 
 
+def test_freed_pages_are_not_rewritten_with_zeros_by_any_connection(tmp_path: Path) -> None:
+    """secure_delete FAST: a swap drops the old views without writing them again."""
+    with Ledger.open(tmp_path / "l.db") as ledger:
+        for transaction in (ledger.store.read, ledger.store.write):
+            with transaction() as txn:
+                txn.cursor.execute("PRAGMA secure_delete")
+                assert txn.cursor.fetchone() == (2,)
+
+
 def _mixed_history() -> list[dict[str, object]]:
     at = iter(range(1_700_000_000, 1_700_001_000))
     return [
