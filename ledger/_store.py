@@ -5,6 +5,8 @@ sequence: each event's hash depends on the one before."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -116,15 +118,19 @@ class Transaction(ABC):
         [start, stop) (stop None: no upper end), one stream at a time, in key then
         version order. Keys compare as the database orders them."""
 
-    def stream_bounds(self, upto: int, parts: int, samples_per_part: int = 32) -> list[str]:
-        """Stream keys that cut the events up to `upto` into about `parts` key
-        ranges of similar event counts, in the database's key order. Events are
+    def stream_bounds(
+        self, upto: int, cuts: Sequence[float], samples_per_range: int = 32
+    ) -> list[str]:
+        """Stream keys that cut the events up to `upto` at the given fractions (in
+        (0, 1), ascending) into key ranges, in the database's key order. Events are
         sampled at evenly spaced notification ids (a gap samples nothing), so a
         long stream is sampled more often than a short one and the quantiles of
-        the sampled keys split events, not streams, evenly."""
-        count = min(upto, parts * samples_per_part, MAX_SAMPLES)
-        if parts < 2 or count < 1:
+        the sampled keys split events, not streams; the narrowest range still gets
+        about `samples_per_range` samples."""
+        if not cuts or upto < 1:
             return []
+        narrowest = min(b - a for a, b in itertools.pairwise([0.0, *cuts, 1.0]))
+        count = min(upto, math.ceil(samples_per_range / narrowest), MAX_SAMPLES)
         ids = sorted({1 + (upto - 1) * i // count for i in range(count)})
         marks = ",".join("?" * len(ids))
         self.cursor.execute(
@@ -135,7 +141,7 @@ class Transaction(ABC):
         keys = [row[0] for row in self.cursor.fetchall()]
         if not keys:
             return []
-        return list(dict.fromkeys(keys[len(keys) * i // parts] for i in range(1, parts)))
+        return list(dict.fromkeys(keys[min(int(len(keys) * cut), len(keys) - 1)] for cut in cuts))
 
     @abstractmethod
     def max_tracking_id(self, name: str) -> int: ...

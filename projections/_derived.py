@@ -25,8 +25,10 @@ class Child:
 
 
 def _merged(children: Sequence[Child]) -> list[tuple[Mark, str]]:
+    """Every child's marks in occurred order. A mark is a tuple led by (at, seq)
+    and seq is unique, so plain tuple order is that order, with no key function."""
     pairs = [(m, c.id) for c in children for m in c.marks]
-    pairs.sort(key=lambda p: (p[0].at, p[0].seq))
+    pairs.sort()
     return pairs
 
 
@@ -61,15 +63,17 @@ def last_child_row(
     live = [c for c in children if c.marks]
     if not live:
         return None
-    first_of: dict[str, tuple[float, int]] = {}
+    runs: dict[str, None] = {}  # in the order of their first marks
     records: list[Row] = []
     last_run = ""
     for mark, child_id in _merged(live):
-        first_of.setdefault(child_id, (mark.at, mark.seq))
-        last_run = max(first_of, key=lambda cid: first_of[cid])
+        # marks come in occurred order, so a run met for the first time started
+        # after every run met before it: it is the last run from here on
+        if child_id not in runs:
+            runs[child_id] = None
+            last_run = child_id
         if child_id == last_run:
             records.append(record_of(mark))
-    runs = sorted(first_of, key=lambda cid: first_of[cid])
     by_id = {c.id: c for c in live}
     status = records[-1]
     first = min((c.marks[0] for c in live), key=lambda m: (m.at, m.seq))
@@ -85,7 +89,7 @@ def last_child_row(
         "transitions": sum(len(c.marks) for c in live),
         "last_actor": by_id[last_run].last_actor,
         "forced": any(c.forced for c in live),
-        "runs": runs,
+        "runs": list(runs),
         "last_run": last_run,
     }
 
@@ -102,7 +106,7 @@ def aggregate_row(
     spec = et.aggregation
     assert spec is not None
     own_marks = [(mark_of(et, e), "") for e in occurred_order(own)]
-    steps = sorted([*own_marks, *_merged(children)], key=lambda p: (p[0].at, p[0].seq))
+    steps = sorted([*own_marks, *_merged(children)])
     if not steps:
         return None
     declared: list[str] | None = None
@@ -184,7 +188,7 @@ def _twin(et: EntityType, spec: AggregationSpec, status: str) -> str:
 def child_from_row(row: dict[str, Any], trail: list[list[Any]]) -> Child:
     return Child(
         id=row["id"],
-        marks=[Mark.from_list(item) for item in trail],
+        marks=list(map(Mark._make, trail)),
         last_actor=row.get("last_actor"),
         forced=bool(row.get("forced")),
     )

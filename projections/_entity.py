@@ -36,10 +36,6 @@ class Mark(NamedTuple):
     def to_list(self) -> list[Any]:
         return list(self)
 
-    @classmethod
-    def from_list(cls, item: Sequence[Any]) -> Mark:
-        return cls(item[0], item[1], item[2], item[3], item[4], item[5])
-
 
 def record_of(mark: Mark, count: int = 1) -> Row:
     """A status record as the views store it (StatusRecord's JSON form)."""

@@ -36,8 +36,12 @@ if TYPE_CHECKING:
 MIN_EVENTS = 50_000
 """Below this, a rebuild takes about as long as starting a worker, so it scans alone."""
 RANGES_PER_PROCESS = 8
-"""Enough ranges that a worker that starts late, or a range that turns out slow,
-still leaves the processes finishing at nearly the same time."""
+"""Ranges of 1/8 of a process's share: a worker that starts late, or a range that
+turns out slow, still finds work left to take."""
+TAIL_SPLIT = 8
+"""The last ranges shrink down to 1/8 of the others, so that when one process
+takes the last range the others are never left waiting long for it: with equal
+ranges the worker sat idle for about half a range (0.2 s at 200k events)."""
 MAX_WORKERS = 32
 DEFAULT_WORKERS = 2
 """Processes an automatic rebuild uses at most: two already halve the scan; more
@@ -78,6 +82,21 @@ class Tally:
         done = self.count(events)
         if self.report:
             self.report(done)
+
+
+def range_cuts(processes: int) -> list[float]:
+    """Where to cut the events into ranges, as fractions: ranges of the full size
+    while much is left, then each at most 1/(2 * processes) of what is left (the
+    guided self-scheduling of loop iterations), down to the smallest size."""
+    largest = 1 / (RANGES_PER_PROCESS * processes)
+    smallest = largest / TAIL_SPLIT
+    cuts: list[float] = []
+    done = 0.0
+    while True:
+        done += min(largest, max(smallest, (1 - done) / (2 * processes)))
+        if done > 1 - smallest / 2:
+            return cuts
+        cuts.append(done)
 
 
 def key_ranges(bounds: list[str]) -> list[Range]:

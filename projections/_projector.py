@@ -37,13 +37,13 @@ from ._derived import (
 )
 from ._entity import Mark, Row, entity_row, project_entity
 from ._parallel import (
-    RANGES_PER_PROCESS,
     DerivedJob,
     Own,
     Range,
     Tally,
     build_in_parallel,
     key_ranges,
+    range_cuts,
     worker_count,
 )
 from ._worker import StopFlag, follow
@@ -255,7 +255,7 @@ class ViewProjector:
         with self.store.read() as txn:
             upto = txn.max_notification_id()
             count = worker_count(self, workers, upto)
-            bounds = txn.stream_bounds(upto, count * RANGES_PER_PROCESS)
+            bounds = txn.stream_bounds(upto, range_cuts(count))
         self._build(upto, bounds, selected, progress, count)
         with self.store.write() as txn:
             self._still_ours(txn)

@@ -4,6 +4,7 @@ the live views as they were."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -18,7 +19,15 @@ import pytest
 from bench.history import generate
 from ledger import Ledger, StoreError
 from projections import ViewProjector
-from projections._parallel import MAX_WORKERS, MIN_EVENTS, Dispenser, key_ranges, worker_count
+from projections._parallel import (
+    MAX_WORKERS,
+    MIN_EVENTS,
+    RANGES_PER_PROCESS,
+    Dispenser,
+    key_ranges,
+    range_cuts,
+    worker_count,
+)
 
 HISTORY, _ = generate(3_000, 300)
 
@@ -109,13 +118,25 @@ def test_a_store_address_keeps_what_the_caller_gave_while_its_url_hides_the_pass
 def test_key_ranges_cover_every_stream_once_with_similar_event_counts(filled: Ledger) -> None:
     with filled.store.read() as txn:
         upto = txn.max_notification_id()
-        ranges = key_ranges(txn.stream_bounds(upto, 8))
+        ranges = key_ranges(txn.stream_bounds(upto, [i / 8 for i in range(1, 8)]))
         counts = [sum(map(len, txn.scan_streams(upto, start, stop))) for start, stop in ranges]
         streams = [s[0].originator_id for r in ranges for s in txn.scan_streams(upto, *r)]
     assert sum(counts) == upto
     assert len(streams) == len(set(streams))
     assert len(ranges) == 8
     assert max(counts) < 2.5 * upto / 8
+
+
+@pytest.mark.parametrize("processes", [1, 2, 3, 32])
+def test_ranges_shrink_towards_the_end_so_no_process_waits_long_for_the_last(
+    processes: int,
+) -> None:
+    cuts = range_cuts(processes)
+    sizes = [b - a for a, b in itertools.pairwise([0.0, *cuts, 1.0])]
+    assert cuts == sorted(cuts) and cuts[0] > 0 and cuts[-1] < 1
+    assert max(sizes) == pytest.approx(sizes[0]) == 1 / (RANGES_PER_PROCESS * processes)
+    assert max(sizes[-3:]) <= sizes[0] / 4
+    assert all(a > b - 1e-12 for a, b in itertools.pairwise(sizes[:-1]))
 
 
 def test_stores_under_the_threshold_rebuild_alone_and_a_request_is_capped(
