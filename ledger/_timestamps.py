@@ -21,9 +21,17 @@ _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
 
+_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{1,9}Z")
+"""The shape nearly every producer writes (2024-05-01T10:00:00.123Z)."""
+_EPOCH_DAY = datetime(1970, 1, 1).toordinal()
+
 
 def to_epoch(value: object) -> float:
     """Epoch seconds of an `occurred_at`-style value, or BadTimestamp."""
+    if type(value) is str and _UTC.fullmatch(value):
+        seconds = _utc_epoch(value)
+        if seconds is not None and EARLIEST <= seconds < LATEST:
+            return seconds
     if isinstance(value, bool):
         raise BadTimestamp(f"timestamp must be RFC 3339 or epoch seconds, got {value!r}")
     if isinstance(value, int | float):
@@ -58,6 +66,20 @@ def _parse_rfc3339(text: str) -> float:
         whole = midnight + h * 3600 + m * 60 + s - shift
         return whole + float(fraction) if fraction else float(whole)
     return _parse_checked(text, match)
+
+
+def _utc_epoch(text: str) -> float | None:
+    """`_parse_rfc3339` of the common shape, bit for bit, with the date and time
+    read by `fromisoformat` (C) instead of regex groups and `int`: the parse is a
+    rebuild's largest cost per event after decoding the JSON, and this path is
+    under half of it. None where the slow path must decide (no such date, 24:00,
+    a leap second)."""
+    try:
+        parsed = datetime.fromisoformat(text[:19])
+    except ValueError:
+        return None
+    whole = (parsed.toordinal() - _EPOCH_DAY) * 86400
+    return whole + parsed.hour * 3600 + parsed.minute * 60 + parsed.second + float(text[19:-1])
 
 
 def _offset_seconds(offset: str) -> int | None:

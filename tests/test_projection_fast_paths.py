@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ledger import Ledger, ViewRow
 from ledger._errors import BadTimestamp
-from ledger._timestamps import _RFC3339, _parse_checked, _parse_rfc3339
+from ledger._timestamps import _RFC3339, _UTC, _parse_checked, _parse_rfc3339, _utc_epoch
 
 DIGITS = st.integers(0, 99).map(lambda n: f"{n:02d}")
 
@@ -45,6 +45,17 @@ def test_the_cached_date_parse_gives_the_checked_parse_bit_for_bit(text: str) ->
     match = _RFC3339.match(text)
     assert match is not None
     assert _outcome(_parse_rfc3339, text) == _outcome(lambda t: _parse_checked(t, match), text)
+
+
+@settings(max_examples=2000)
+@given(rfc3339_like())
+def test_the_common_utc_shape_parses_as_the_general_path_bit_for_bit(text: str) -> None:
+    utc = text.replace("t", "T").replace(" ", "T").replace("z", "Z")
+    if not _UTC.fullmatch(utc):
+        return
+    fast = _utc_epoch(utc)
+    if fast is not None:  # None hands the text to the general path
+        assert repr(fast) == _outcome(_parse_rfc3339, utc)
 
 
 def test_the_cached_date_parse_agrees_with_fromisoformat_on_a_plain_time() -> None:
