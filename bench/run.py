@@ -30,7 +30,7 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes; under a minute")
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--entities", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--subset", type=int, default=2_000, help="events for baselines B and D")
     parser.add_argument("--lookup-events", type=int, default=1_000_000)
     parser.add_argument("--rss-events", type=int, nargs=2, default=(1_000_000, 2_000_000))
