@@ -24,11 +24,15 @@ class Child:
     forced: bool
 
 
+def _occurred(pair: tuple[Mark, str]) -> tuple[float, int]:
+    """Occurred order, and nothing more: trails made by candidate projection code
+    may repeat a position, and their other fields need not compare."""
+    return pair[0].at, pair[0].seq
+
+
 def _merged(children: Sequence[Child]) -> list[tuple[Mark, str]]:
-    """Every child's marks in occurred order. A mark is a tuple led by (at, seq)
-    and seq is unique, so plain tuple order is that order, with no key function."""
     pairs = [(m, c.id) for c in children for m in c.marks]
-    pairs.sort()
+    pairs.sort(key=_occurred)
     return pairs
 
 
@@ -106,7 +110,7 @@ def aggregate_row(
     spec = et.aggregation
     assert spec is not None
     own_marks = [(mark_of(et, e), "") for e in occurred_order(own)]
-    steps = sorted([*own_marks, *_merged(children)])
+    steps = sorted([*own_marks, *_merged(children)], key=_occurred)
     if not steps:
         return None
     declared: list[str] | None = None
