@@ -88,11 +88,14 @@ class _ConnectionPool(SQLiteConnectionPool):
 
 
 class _Datastore(SQLiteDatastore):
-    """eventsourcing's datastore over connections set up as the ledger wants them."""
+    """eventsourcing's datastore over connections set up as the ledger wants them
+    (the pool's other options keep eventsourcing's defaults)."""
 
-    def __init__(self, db_name: str, **options: Any) -> None:
-        super().__init__(db_name, **options)
-        self.pool = _ConnectionPool(db_name=db_name, lock_timeout=options.get("lock_timeout"))
+    def __init__(self, db_name: str, *, lock_timeout: int) -> None:
+        super().__init__(
+            db_name, lock_timeout=lock_timeout, originator_id_type="text", single_row_tracking=True
+        )
+        self.pool = _ConnectionPool(db_name=db_name, lock_timeout=lock_timeout)
 
 
 class _SQLiteCursor(Cursor):
@@ -193,12 +196,7 @@ class SQLiteEventStore(EventStore):
         self.address = os.path.abspath(self.path)
         self.read_only = _inspect(self.path)
         db_name = _read_only_uri(self.path) if self.read_only else self.path
-        self.datastore = _Datastore(
-            db_name,
-            lock_timeout=BUSY_TIMEOUT_SECONDS,
-            originator_id_type="text",
-            single_row_tracking=True,
-        )
+        self.datastore = _Datastore(db_name, lock_timeout=BUSY_TIMEOUT_SECONDS)
         self.recorder = SQLiteApplicationRecorder(self.datastore)
         self.tracking_recorder = SQLiteTrackingRecorder(self.datastore)
         if not self.read_only:

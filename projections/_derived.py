@@ -5,6 +5,7 @@ belong and a rebuild gives the same rows as the incremental path."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,12 +71,15 @@ def last_child_row(
     runs: dict[str, None] = {}  # in the order of their first marks
     records: list[Row] = []
     last_run = ""
+    last_start = (-math.inf, -1)
     for mark, child_id in _merged(live):
         # marks come in occurred order, so a run met for the first time started
-        # after every run met before it: it is the last run from here on
+        # no earlier than every run met before it; on a tie (possible only in
+        # candidate trails) the run met first stays the last run
         if child_id not in runs:
             runs[child_id] = None
-            last_run = child_id
+            if (mark.at, mark.seq) > last_start:
+                last_run, last_start = child_id, (mark.at, mark.seq)
         if child_id == last_run:
             records.append(record_of(mark))
     by_id = {c.id: c for c in live}

@@ -39,7 +39,7 @@ RANGES_PER_PROCESS = 8
 """Ranges of 1/8 of a process's share: a worker that starts late, or a range that
 turns out slow, still finds work left to take."""
 TAIL_SPLIT = 8
-"""The last ranges shrink down to 1/8 of the others, so that when one process
+"""The last ranges shrink down to about 1/8 of the others, so that when one process
 takes the last range the others are never left waiting long for it: with equal
 ranges the worker sat idle for about half a range (0.2 s at 200k events)."""
 MAX_WORKERS = 32
@@ -87,7 +87,8 @@ class Tally:
 def range_cuts(processes: int) -> list[float]:
     """Where to cut the events into ranges, as fractions: ranges of the full size
     while much is left, then each at most 1/(2 * processes) of what is left (the
-    guided self-scheduling of loop iterations), down to the smallest size."""
+    guided self-scheduling of loop iterations), down to the smallest size; the
+    last takes what is left, between half and one and a half of that size."""
     largest = 1 / (RANGES_PER_PROCESS * processes)
     smallest = largest / TAIL_SPLIT
     cuts: list[float] = []

@@ -139,6 +139,14 @@ def test_ranges_shrink_towards_the_end_so_no_process_waits_long_for_the_last(
     assert all(a > b - 1e-12 for a, b in itertools.pairwise(sizes[:-1]))
 
 
+@pytest.mark.parametrize("cuts", [[0.5, 0.5], [0.7, 0.3], [0.0, 0.5], [1.0]])
+def test_cuts_that_do_not_rise_strictly_inside_0_and_1_are_refused(
+    filled: Ledger, cuts: list[float]
+) -> None:
+    with filled.store.read() as txn, pytest.raises(ValueError, match="cuts must rise"):
+        txn.stream_bounds(txn.max_notification_id(), cuts)
+
+
 def test_stores_under_the_threshold_rebuild_alone_and_a_request_is_capped(
     filled: Ledger,
 ) -> None:

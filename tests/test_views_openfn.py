@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from _spec import at, event
 
-from ledger import Ledger, NotFound
+from ledger import Ledger, ModelRegistry, NotFound
+from projections import Child, Mark
+from projections._derived import last_child_row
 
 
 def _run(ledger: Ledger, run: str, statuses: list[str], start: float, **fields: Any) -> None:
@@ -68,6 +70,17 @@ def test_runs_starting_at_the_same_time_are_ordered_by_the_ledger(ledger: Ledger
     _run(ledger, "r-b", ["Pending"], 0)
     _run(ledger, "r-a", ["Rejected"], 0)
     assert _order(ledger) == ("Rejected", True, ["r-b", "r-a"], "r-a")
+
+
+def test_runs_a_candidate_trail_starts_at_one_position_keep_the_first_met_as_last() -> None:
+    """Candidate projection code may give two runs' first marks one position."""
+    model = ModelRegistry.builtin().model("openfn")
+    runs = [
+        Child(run, [Mark(1.0, 5, status, "2024-05-01T10:00:00Z", None, None)], None, False)
+        for run, status in (("r-a", "Running"), ("r-b", "Success"))
+    ]
+    row = last_child_row("openfn", model.types["work_order"], model.types["run"], "wo", runs)
+    assert row is not None and (row["last_run"], row["status"]["status"]) == ("r-a", "Running")
 
 
 def test_work_order_statuses_follow_its_last_run_while_it_was_last(ledger: Ledger) -> None:
