@@ -127,11 +127,11 @@ class Transaction(ABC):
         long stream is sampled more often than a short one and the quantiles of
         the sampled keys split events, not streams; the narrowest range still gets
         about `samples_per_range` samples (fewer where MAX_SAMPLES caps them)."""
-        if any(not a < b for a, b in itertools.pairwise([0.0, *cuts, 1.0])):
+        narrowest = min(b - a for a, b in itertools.pairwise([0.0, *cuts, 1.0]))
+        if narrowest <= 0:
             raise ValueError(f"cuts must rise strictly between 0 and 1: {list(cuts)}")
         if not cuts or upto < 1:
             return []
-        narrowest = min(b - a for a, b in itertools.pairwise([0.0, *cuts, 1.0]))
         count = min(upto, math.ceil(samples_per_range / narrowest), MAX_SAMPLES)
         ids = sorted({1 + (upto - 1) * i // count for i in range(count)})
         marks = ",".join("?" * len(ids))
