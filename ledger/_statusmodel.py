@@ -103,6 +103,14 @@ class EntityType(_Spec):
         """Case-insensitive, alias-aware lookup; None when the name is unknown."""
         return self._lookup.get(written.casefold())
 
+    @cached_property
+    def exact_names(self) -> dict[str, str]:
+        """Each status and alias spelled as the model spells it, to its canonical
+        name: one dict lookup per event where a rebuild would otherwise casefold
+        every status (`canonical` remains the full answer for other spellings)."""
+        names = (*self.statuses, *self.aliases)
+        return {name: found for name in names if (found := self.canonical(name)) is not None}
+
     def resolve(self, written: str, entity: str) -> str:
         status = self.canonical(written)
         if status is None:

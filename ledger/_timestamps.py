@@ -28,6 +28,8 @@ _EPOCH_DAY = datetime(1970, 1, 1).toordinal()
 
 def to_epoch(value: object) -> float:
     """Epoch seconds of an `occurred_at`-style value, or BadTimestamp."""
+    if type(value) is float and EARLIEST <= value < LATEST:
+        return value  # epoch seconds already (NaN and infinities fail the range)
     if type(value) is str and _UTC.fullmatch(value):
         seconds = _utc_epoch(value)
         if seconds is not None and EARLIEST <= seconds < LATEST:

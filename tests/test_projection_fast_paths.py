@@ -13,7 +13,17 @@ from hypothesis import strategies as st
 
 from ledger import Ledger, ViewRow
 from ledger._errors import BadTimestamp
-from ledger._timestamps import _RFC3339, _UTC, _parse_checked, _parse_rfc3339, _utc_epoch
+from ledger._registry import ModelRegistry
+from ledger._timestamps import (
+    _RFC3339,
+    _UTC,
+    EARLIEST,
+    LATEST,
+    _parse_checked,
+    _parse_rfc3339,
+    _utc_epoch,
+    to_epoch,
+)
 
 DIGITS = st.integers(0, 99).map(lambda n: f"{n:02d}")
 
@@ -56,6 +66,27 @@ def test_the_common_utc_shape_parses_as_the_general_path_bit_for_bit(text: str) 
     fast = _utc_epoch(utc)
     if fast is not None:  # None hands the text to the general path
         assert repr(fast) == _outcome(_parse_rfc3339, utc)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**70), 2**70))
+def test_epoch_seconds_take_the_float_shortcut_with_the_general_outcome(value: float) -> None:
+    if isinstance(value, float) and EARLIEST <= value < LATEST:
+        assert to_epoch(value) is value
+    else:
+        try:
+            seconds = to_epoch(value)
+        except BadTimestamp:
+            assert not EARLIEST <= float(value) < LATEST
+        else:
+            assert seconds == float(value)
+
+
+def test_exact_status_names_agree_with_the_case_insensitive_lookup() -> None:
+    for model in ModelRegistry.builtin().values():
+        for et in model.types.values():
+            for name, canonical in et.exact_names.items():
+                assert et.canonical(name) == canonical
+            assert set(et.exact_names) == {*et.statuses, *et.aliases}
 
 
 def test_the_cached_date_parse_agrees_with_fromisoformat_on_a_plain_time() -> None:
