@@ -139,12 +139,18 @@ class Dispenser(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class DerivedJob:
-    """One derived type to build, with its own streams (a workflow's declarations)."""
+    """One share of a derived type's rows to build, with the type's own streams (a
+    workflow's declarations). Piece k of n takes the k-th n-th of the parents in
+    the database's order of the children's rows, and of the parents with own
+    streams only in Python's order: each is a fixed order, so the pieces never
+    overlap and leave no parent out, whatever the database's collation."""
 
     model: str
     type: str
     children_rebuilt: bool
     own: Own
+    piece: int = 0
+    pieces: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +173,9 @@ def build_in_parallel(
     tally: Tally,
 ) -> None:
     """Both phases with `workers - 1` worker processes beside this one: written
-    entities by key range, then, once all are written, derived types one each."""
+    entities by key range, then, once all are written, each derived type in one
+    piece per process (one type per process left one process idle for as long
+    as the types' costs differed: 0.25 s at 200k events)."""
     dispenser = Dispenser(ranges)
     derived: Dispenser[DerivedJob] = Dispenser()
     job = Job(projector.store.address, projector.registry, projector.claim, upto, selected)
@@ -179,7 +187,7 @@ def build_in_parallel(
         own = projector.build_ranges(upto, selected, dispenser, tally)
         for worker in started:
             own.update(worker.written())
-        derived.open(projector.derived_jobs(selected, own))
+        derived.open(projector.derived_jobs(selected, own, pieces=workers))
         for one in derived:
             projector.build_derived(one)
         for worker in started:

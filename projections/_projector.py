@@ -369,19 +369,27 @@ class ViewProjector:
                 table.upsert(txn.cursor, table.NEXT, buffer)
             buffer.clear()
 
-    def derived_jobs(self, selected: set[ViewName] | None, own: Own) -> list[DerivedJob]:
-        """One job per selected derived type, with the type's own streams."""
-        return [
-            DerivedJob(
-                model_name,
-                et.name,
-                selected is None or (model_name, et.child) in selected,
-                {k: v for k, v in own.items() if k[0] == model_name and k[1] == et.name},
-            )
-            for model_name, model in self.registry.items()
-            for et in model.types.values()
-            if et.derived and (selected is None or (model_name, et.name) in selected)
-        ]
+    def derived_jobs(
+        self, selected: set[ViewName] | None, own: Own, pieces: int = 1
+    ) -> list[DerivedJob]:
+        """`pieces` jobs per selected derived type, each with the type's own streams.
+        Children read from the live views (only the derived view rebuilt) may change
+        between two pieces' reads, so such a type is built in one piece."""
+        jobs = []
+        for model_name, model in self.registry.items():
+            for et in model.types.values():
+                if not et.derived or (
+                    selected is not None and (model_name, et.name) not in selected
+                ):
+                    continue
+                rebuilt = selected is None or (model_name, et.child) in selected
+                mine = {k: v for k, v in own.items() if k[0] == model_name and k[1] == et.name}
+                count = pieces if rebuilt else 1
+                jobs += [
+                    DerivedJob(model_name, et.name, rebuilt, mine, piece, count)
+                    for piece in range(count)
+                ]
+        return jobs
 
     def build_derived(self, job: DerivedJob) -> None:
         """Write a derived type's rows into `views_next`, from its children's rows
@@ -389,13 +397,19 @@ class ViewProjector:
         et = self.registry.model(job.model).types[job.type]
         assert et.child is not None
         child_et = self.registry.model(job.model).types[et.child]
+        source = table.NEXT if job.children_rebuilt else table.LIVE
         with self.store.read() as txn:
-            kids = _children_by_parent(
-                txn, table.NEXT if job.children_rebuilt else table.LIVE, job.model, et.child
+            parents = table.parents(txn.cursor, source, job.model, et.child)
+            mine = _share(parents, job.piece, job.pieces)
+            kids = (
+                _children_by_parent(txn, source, job.model, et.child, mine[0], mine[-1])
+                if mine
+                else {}
             )
-        ids = set(kids) | {entity_id for (_, _, entity_id) in job.own}
+        own_only = sorted({entity_id for (_, _, entity_id) in job.own}.difference(parents))
+        ids = [*mine, *_share(own_only, job.piece, job.pieces)]
         rows: list[table.Encoded] = []
-        for entity_id in sorted(ids):
+        for entity_id in ids:
             row = self._derived_row(
                 job.model,
                 et,
@@ -524,12 +538,18 @@ class ViewProjector:
         return replay(self.store, candidate, projections, scratch)
 
 
+def _share(values: list[str], piece: int, pieces: int) -> list[str]:
+    return values[piece * len(values) // pieces : (piece + 1) * len(values) // pieces]
+
+
 def _children_by_parent(
-    txn: Transaction, source: str, model: str, child: str
+    txn: Transaction, source: str, model: str, child: str, first: str, last: str
 ) -> dict[str, list[Child]]:
+    """The children of the parents from `first` to `last` in the database's order."""
     txn.cursor.execute(
-        f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? ORDER BY parent, id",
-        (model, child),
+        f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? "
+        "AND parent >= ? AND parent <= ? ORDER BY parent, id",
+        (model, child, first, last),
     )
     out: dict[str, list[Child]] = {}
     for parent, row, trail in txn.cursor.fetchall():

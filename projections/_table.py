@@ -79,6 +79,15 @@ def children(
     return [(orjson.loads(r), orjson.loads(t)) for r, t in cursor.fetchall()]
 
 
+def parents(cursor: Cursor, table: str, model: str, type_name: str) -> list[str]:
+    """Every parent of the type's rows, once each, in the database's order."""
+    cursor.execute(
+        f"SELECT DISTINCT parent FROM {table} WHERE model = ? AND type = ? ORDER BY parent",
+        (model, type_name),
+    )
+    return [parent for (parent,) in cursor.fetchall()]
+
+
 def find(
     cursor: Cursor, model: str, type_name: str, id_: str, parent: str | None
 ) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ledger import Ledger, ViewRow
 from ledger._errors import BadTimestamp
 from ledger._registry import ModelRegistry
+from ledger._statusmodel import AggregationSpec, EntityType
 from ledger._timestamps import (
     _RFC3339,
     _UTC,
@@ -24,6 +25,7 @@ from ledger._timestamps import (
     _utc_epoch,
     to_epoch,
 )
+from projections._derived import _aggregate, _twin
 
 DIGITS = st.integers(0, 99).map(lambda n: f"{n:02d}")
 
@@ -189,3 +191,56 @@ def _mixed_history() -> list[dict[str, object]]:
             "occurred_at": next(at),
         },
     ]
+
+
+def _aggregate_by_lists(
+    spec: AggregationSpec,
+    et: EntityType,
+    child_et: EntityType,
+    written: str | None,
+    declared: list[str] | None,
+    groups: dict[str, str],
+    started: bool,
+) -> str:
+    """The workflow aggregation as first written, group by group: the reference
+    the set-based `_aggregate` must agree with."""
+    if written is not None and et.is_final(written):
+        return written
+    names = set(groups) | set(declared or [])
+    considered = [groups.get(n) for n in names if groups.get(n) not in spec.left_out]
+    unfinished = [s for s in considered if s is None or not child_et.is_final(s)]
+    if unfinished or not considered:
+        if any(s in spec.running for s in unfinished):
+            return spec.busy
+        return spec.waiting if started else spec.idle
+    finished = [s for s in considered if s is not None]
+    if all(s == spec.success for s in finished):
+        return spec.success
+    causes = {s for s in finished if s != spec.success and s not in spec.consequence}
+    for status in spec.precedence:
+        if status in causes:
+            return _twin(et, spec, status)
+    if len(causes) == 1:
+        return _twin(et, spec, causes.pop())
+    return spec.mixed
+
+
+OSMO = ModelRegistry.builtin().model("osmo")
+WORKFLOW, TASK_GROUP = OSMO.types["workflow"], OSMO.types["task_group"]
+GROUP_NAMES = st.sampled_from(["a", "b", "c", "d"])
+
+
+@settings(max_examples=3000)
+@given(
+    written=st.none() | st.sampled_from(WORKFLOW.statuses),
+    declared=st.none() | st.lists(GROUP_NAMES, max_size=4),
+    groups=st.dictionaries(GROUP_NAMES, st.sampled_from(TASK_GROUP.statuses), max_size=4),
+    started=st.booleans(),
+)
+def test_the_set_based_workflow_aggregation_agrees_with_the_group_by_group_one(
+    written: str | None, declared: list[str] | None, groups: dict[str, str], started: bool
+) -> None:
+    spec = WORKFLOW.aggregation
+    assert spec is not None
+    args = (spec, WORKFLOW, TASK_GROUP, written, declared, groups, started)
+    assert _aggregate(*args) == _aggregate_by_lists(*args)
