@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from bench.history import generate
@@ -69,6 +70,27 @@ def test_a_shared_rebuild_gives_the_views_one_process_gives(
     alone = filled.views.dump()
     _worker_goes_first(monkeypatch)
     filled.rebuild(workers=workers)
+    assert filled.views.dump() == alone
+
+
+def test_each_process_derives_its_share_of_parents_including_those_with_own_events_only(
+    filled: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declared = {
+        "model": "osmo",
+        "type": "workflow",
+        "status": "PENDING",
+        "occurred_at": "2024-05-01T10:00:00Z",
+        "attributes": {"groups": ["train"]},
+    }
+    lonely = [{**declared, "id": f"wf-declared-only-{n}"} for n in range(5)]
+    assert filled.append([orjson.dumps(event) for event in lonely]).rejected == 0
+    assert filled.views is not None
+    filled.rebuild(workers=1)
+    alone = filled.views.dump()
+    assert sum(row[3].startswith("wf-declared-only-") for row in alone) == 5
+    _worker_goes_first(monkeypatch)
+    filled.rebuild(workers=3)
     assert filled.views.dump() == alone
 
 
