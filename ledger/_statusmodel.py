@@ -266,6 +266,10 @@ def _type_problems(model: StatusModel, name: str, et: EntityType) -> Iterable[st
     if et.derived:
         if et.child not in model.types:
             yield f"{where}: derived from unknown child type {et.child!r}"
+        elif model.types[et.child].derived:
+            # derived rows are built from their children's rows, after every
+            # written row and in no order among themselves
+            yield f"{where}: derived from {et.child!r}, itself derived; a child must be written"
         if et.derived == "aggregate_groups" and et.aggregation is None:
             yield f"{where}: aggregate_groups needs an [aggregation] table"
         if not et.written:

@@ -171,7 +171,7 @@ def _aggregate(
     """The workflow status once its groups have `groups` statuses. It depends only
     on which statuses occur among the groups it considers (None: declared, not
     yet seen), so it works on that set: it runs once per workflow event."""
-    if written is not None and written in et.final:
+    if written is not None and et.is_final(written):
         return written
     present: set[str | None] = set(groups.values())
     if declared and not groups.keys() >= set(declared):
@@ -182,7 +182,9 @@ def _aggregate(
         if not unfinished.isdisjoint(spec.running):
             return spec.busy
         return spec.waiting if started else spec.idle
-    finished = {s for s in considered if s is not None}  # all of them, by now
+    # every considered group has finished by now (None counts as unfinished);
+    # the comprehension only tells the type checker so
+    finished = {s for s in considered if s is not None}
     if finished == {spec.success}:
         return spec.success
     causes = finished.difference(spec.consequence, (spec.success,))
@@ -199,7 +201,9 @@ def _twin(et: EntityType, spec: AggregationSpec, status: str) -> str:
 
 
 def child_from_row(row: dict[str, Any], trail: list[list[Any]]) -> Child:
-    new = tuple.__new__  # as in `marked`: no Python-level call per mark
+    # as in `marked`: no Python-level call per mark, and no length check, as the
+    # table's own trails always hold Mark's six fields
+    new = tuple.__new__
     return Child(
         id=row["id"],
         marks=[new(Mark, mark) for mark in trail],

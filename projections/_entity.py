@@ -60,7 +60,7 @@ def mark_of(et: EntityType, event: StatusChanged) -> Mark:
     return Mark(
         event.occurred_epoch,
         event.seq,
-        et.exact_names.get(event.status) or et.canonical(event.status) or event.status,
+        et.canonical(event.status) or event.status,
         event.occurred_at,
         event.reason,
         event.message,

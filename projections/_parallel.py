@@ -19,6 +19,7 @@ hands ranges to whoever is free, so that start-up delays only the worker."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -139,18 +140,17 @@ class Dispenser(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class DerivedJob:
-    """One share of a derived type's rows to build, with the type's own streams (a
-    workflow's declarations). Piece k of n takes the k-th n-th of the parents in
-    the database's order of the children's rows, and of the parents with own
-    streams only in Python's order: each is a fixed order, so the pieces never
-    overlap and leave no parent out, whatever the database's collation."""
+    """One share of a derived type's rows to build: `parents`, a run of the parents
+    of its children's rows that is contiguous in the database's order (so one
+    range query reads their children), and `own`, the own streams (a workflow's
+    declarations) of these parents and of the share's parents that have no
+    children."""
 
     model: str
     type: str
     children_rebuilt: bool
+    parents: list[str]
     own: Own
-    piece: int = 0
-    pieces: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +173,11 @@ def build_in_parallel(
     tally: Tally,
 ) -> None:
     """Both phases with `workers - 1` worker processes beside this one: written
-    entities by key range, then, once all are written, each derived type in one
-    piece per process. With one type per process, the process given the cheaper
-    type waited for the other (0.1 to 0.3 s at 200k events), and a store with a
-    single derived type left one process idle for the whole phase."""
+    entities by key range, then, once all are written, each derived type split
+    into `workers` pieces, taken by whichever process is free. With one type per
+    process, the process given the cheaper type waited for the other (0.1 to
+    0.3 s at 200k events), and a store with a single derived type left one
+    process idle for the whole phase."""
     dispenser = Dispenser(ranges)
     derived: Dispenser[DerivedJob] = Dispenser()
     job = Job(projector.store.address, projector.registry, projector.claim, upto, selected)
@@ -292,7 +293,10 @@ class _Worker:
         self.process.wait()
         if self.thread is not None:
             self.thread.join()
-        self.replies.close()
+        # a reply still buffered for a worker that died cannot be delivered; closing
+        # the pipe would raise BrokenPipeError over the error that says why it died
+        with contextlib.suppress(OSError):
+            self.replies.close()
         self.requests.close()
 
 

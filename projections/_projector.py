@@ -210,18 +210,28 @@ class ViewProjector:
         table.upsert(txn.cursor, target, rows)
         for model, type_name, parent_id in sorted(parents):
             if only is None or (model, type_name) in only:
-                self._derive_one(txn, target, model, type_name, parent_id, upto)
+                self._derive_one(txn, target, model, type_name, parent_id, upto, only)
 
     def _derive_one(
-        self, txn: Transaction, target: str, model: str, type_name: str, entity_id: str, upto: int
+        self,
+        txn: Transaction,
+        target: str,
+        model: str,
+        type_name: str,
+        entity_id: str,
+        upto: int,
+        only: set[ViewName] | None,
     ) -> None:
+        """A derived row into `target`, from the children there; a rebuild of the
+        derived view alone finds them in the live views, as its scan did."""
         et = self._type(model, type_name)
         assert et is not None and et.child is not None
         child_et = self._type(model, et.child)
         assert child_et is not None
+        children = target if only is None or (model, et.child) in only else table.LIVE
         kids = [
             child_from_row(r, t)
-            for r, t in table.children(txn.cursor, target, model, et.child, entity_id)
+            for r, t in table.children(txn.cursor, children, model, et.child, entity_id)
         ]
         own = txn.stream(stream_key(model, et, entity_id, None)) if et.written else []
         own = [e for e in own if e.seq <= upto]
@@ -372,23 +382,45 @@ class ViewProjector:
     def derived_jobs(
         self, selected: set[ViewName] | None, own: Own, pieces: int = 1
     ) -> list[DerivedJob]:
-        """`pieces` jobs per selected derived type, each with the type's own streams.
-        Children read from the live views (only the derived view rebuilt) may change
-        between two pieces' reads, so such a type is built in one piece."""
+        """`pieces` jobs per selected derived type (see DerivedJob). The parents are
+        read here, once, so the pieces share them out without overlap. Children
+        read from the live views (only the derived view rebuilt) may change before
+        a piece reads them, so such a type is built in one piece, which reads
+        every child it finds then."""
         jobs = []
-        for model_name, model in self.registry.items():
-            for et in model.types.values():
-                if not et.derived or (
-                    selected is not None and (model_name, et.name) not in selected
-                ):
-                    continue
-                rebuilt = selected is None or (model_name, et.child) in selected
-                mine = {k: v for k, v in own.items() if k[0] == model_name and k[1] == et.name}
-                count = pieces if rebuilt else 1
-                jobs += [
-                    DerivedJob(model_name, et.name, rebuilt, mine, piece, count)
-                    for piece in range(count)
-                ]
+        with self.store.read() as txn:
+            for model_name, model in self.registry.items():
+                for et in model.types.values():
+                    if not et.derived or (
+                        selected is not None and (model_name, et.name) not in selected
+                    ):
+                        continue
+                    assert et.child is not None
+                    rebuilt = selected is None or (model_name, et.child) in selected
+                    parents = (
+                        table.parents(txn.cursor, table.NEXT, model_name, et.child)
+                        if rebuilt
+                        else []
+                    )
+                    streams = {
+                        entity_id: events
+                        for (m, t, entity_id), events in own.items()
+                        if m == model_name and t == et.name
+                    }
+                    own_only = sorted(streams.keys() - set(parents))
+                    count = pieces if rebuilt else 1
+                    for piece in range(count):
+                        share = _share(parents, piece, count)
+                        ids = [*share, *_share(own_only, piece, count)]
+                        jobs.append(
+                            DerivedJob(
+                                model_name,
+                                et.name,
+                                rebuilt,
+                                share,
+                                {(model_name, et.name, i): streams[i] for i in ids if i in streams},
+                            )
+                        )
         return jobs
 
     def build_derived(self, job: DerivedJob) -> None:
@@ -397,17 +429,18 @@ class ViewProjector:
         et = self.registry.model(job.model).types[job.type]
         assert et.child is not None
         child_et = self.registry.model(job.model).types[et.child]
-        source = table.NEXT if job.children_rebuilt else table.LIVE
         with self.store.read() as txn:
-            parents = table.parents(txn.cursor, source, job.model, et.child)
-            mine = _share(parents, job.piece, job.pieces)
-            kids = (
-                _children_by_parent(txn, source, job.model, et.child, mine[0], mine[-1])
-                if mine
-                else {}
-            )
-        own_only = sorted({entity_id for (_, _, entity_id) in job.own}.difference(parents))
-        ids = [*mine, *_share(own_only, job.piece, job.pieces)]
+            if job.children_rebuilt:
+                kids = (
+                    _children_by_parent(
+                        txn, table.NEXT, job.model, et.child, job.parents[0], job.parents[-1]
+                    )
+                    if job.parents
+                    else {}
+                )
+            else:
+                kids = _children_by_parent(txn, table.LIVE, job.model, et.child)
+        ids = list(dict.fromkeys([*kids, *job.parents, *(i for (_, _, i) in job.own)]))
         rows: list[table.Encoded] = []
         for entity_id in ids:
             row = self._derived_row(
@@ -539,18 +572,33 @@ class ViewProjector:
 
 
 def _share(values: list[str], piece: int, pieces: int) -> list[str]:
+    """The piece-th of `pieces` contiguous slices: together they hold every value
+    once, and each is a run of neighbours in the list's order."""
     return values[piece * len(values) // pieces : (piece + 1) * len(values) // pieces]
 
 
 def _children_by_parent(
-    txn: Transaction, source: str, model: str, child: str, first: str, last: str
+    txn: Transaction,
+    source: str,
+    model: str,
+    child: str,
+    first: str | None = None,
+    last: str | None = None,
 ) -> dict[str, list[Child]]:
-    """The children of the parents from `first` to `last` in the database's order."""
-    txn.cursor.execute(
-        f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? "
-        "AND parent >= ? AND parent <= ? ORDER BY parent, id",
-        (model, child, first, last),
-    )
+    """The children of the parents from `first` to `last` in the database's order
+    (None: every parent)."""
+    if first is None or last is None:
+        txn.cursor.execute(
+            f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? "
+            "ORDER BY parent, id",
+            (model, child),
+        )
+    else:
+        txn.cursor.execute(
+            f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? "
+            "AND parent >= ? AND parent <= ? ORDER BY parent, id",
+            (model, child, first, last),
+        )
     out: dict[str, list[Child]] = {}
     for parent, row, trail in txn.cursor.fetchall():
         out.setdefault(parent, []).append(child_from_row(orjson.loads(row), orjson.loads(trail)))

@@ -73,9 +73,8 @@ def test_a_shared_rebuild_gives_the_views_one_process_gives(
     assert filled.views.dump() == alone
 
 
-def test_each_process_derives_its_share_of_parents_including_those_with_own_events_only(
-    filled: Ledger, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _declare_workflows_without_groups(ledger: Ledger, count: int = 5) -> None:
+    """Parents known only from their own events: no child row names them."""
     declared = {
         "model": "osmo",
         "type": "workflow",
@@ -83,8 +82,14 @@ def test_each_process_derives_its_share_of_parents_including_those_with_own_even
         "occurred_at": "2024-05-01T10:00:00Z",
         "attributes": {"groups": ["train"]},
     }
-    lonely = [{**declared, "id": f"wf-declared-only-{n}"} for n in range(5)]
-    assert filled.append([orjson.dumps(event) for event in lonely]).rejected == 0
+    events = [orjson.dumps({**declared, "id": f"wf-declared-only-{n}"}) for n in range(count)]
+    assert ledger.append(events).rejected == 0
+
+
+def test_each_process_derives_its_share_of_parents_including_those_with_own_events_only(
+    filled: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _declare_workflows_without_groups(filled)
     assert filled.views is not None
     filled.rebuild(workers=1)
     alone = filled.views.dump()
@@ -103,6 +108,64 @@ def test_a_shared_rebuild_of_one_view_gives_what_one_process_gives(
     _worker_goes_first(monkeypatch)
     filled.rebuild("osmo/task_group", workers=2)
     assert filled.views.dump() == alone
+
+
+def test_a_shared_rebuild_of_only_a_derived_view_gives_what_one_process_gives(
+    filled: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert filled.views is not None
+    filled.rebuild("osmo/workflow", workers=1)
+    alone = filled.views.dump()
+    _worker_goes_first(monkeypatch)
+    filled.rebuild("osmo/workflow", workers=2)
+    assert filled.views.dump() == alone
+
+
+@pytest.mark.parametrize("pieces", [2, 7, 10_000])
+def test_derived_pieces_together_build_every_derived_row_once(
+    filled: Ledger, pieces: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _declare_workflows_without_groups(filled)
+    assert filled.views is not None
+    filled.rebuild(workers=1)
+    alone = filled.views.dump()
+    original = ViewProjector.derived_jobs
+
+    def in_pieces(self: ViewProjector, selected: Any, own: Any, pieces_: int = 1) -> Any:
+        del pieces_
+        return original(self, selected, own, pieces)
+
+    monkeypatch.setattr(ViewProjector, "derived_jobs", in_pieces)
+    filled.rebuild(workers=1)
+    assert filled.views.dump() == alone
+
+
+@pytest.mark.parametrize("view", [None, "osmo/workflow"])
+def test_events_appended_while_a_rebuild_scans_are_in_the_views_it_swaps_in(
+    filled: Ledger, view: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert filled.views is not None
+    workflow = next(row[3] for row in filled.views.dump() if row[1] == "workflow")
+    late = {
+        "model": "osmo",
+        "type": "task_group",
+        "id": "appended-during-the-rebuild",
+        "parent": workflow,
+        "status": "SUBMITTING",
+        "occurred_at": "2024-07-01T00:00:00Z",
+    }
+    original = ViewProjector._build
+
+    def appending(self: ViewProjector, *args: Any) -> None:
+        original(self, *args)
+        assert filled.append([orjson.dumps(late)]).rejected == 0
+
+    monkeypatch.setattr(ViewProjector, "_build", appending)
+    filled.rebuild(view, workers=1)
+    monkeypatch.undo()
+    during = filled.views.dump()
+    filled.rebuild(workers=1)
+    assert during == filled.views.dump()
 
 
 def test_a_worker_opens_the_callers_store_after_a_change_of_directory(

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ledger import Ledger, ViewRow
 from ledger._errors import BadTimestamp
+from ledger._event import StatusChanged, decode_event
 from ledger._registry import ModelRegistry
 from ledger._statusmodel import AggregationSpec, EntityType
 from ledger._timestamps import (
@@ -26,6 +27,7 @@ from ledger._timestamps import (
     to_epoch,
 )
 from projections._derived import _aggregate, _twin
+from projections._entity import mark_of, marked
 
 DIGITS = st.integers(0, 99).map(lambda n: f"{n:02d}")
 
@@ -83,12 +85,44 @@ def test_epoch_seconds_take_the_float_shortcut_with_the_general_outcome(value: f
             assert seconds == float(value)
 
 
-def test_exact_status_names_agree_with_the_case_insensitive_lookup() -> None:
-    for model in ModelRegistry.builtin().values():
-        for et in model.types.values():
-            for name, canonical in et.exact_names.items():
-                assert et.canonical(name) == canonical
-            assert set(et.exact_names) == {*et.statuses, *et.aliases}
+WRITTEN_TYPES = [
+    (model, et)
+    for model in ModelRegistry.builtin().values()
+    for et in model.types.values()
+    if not et.derived
+]
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> tuple[EntityType, list[StatusChanged]]:
+    """One type's events with statuses spelt in any case, aliases included, and
+    times as floats, integers and UTC strings, ties included."""
+    model, et = draw(st.sampled_from(WRITTEN_TYPES))
+    names = [*et.statuses, *et.aliases]
+    events = []
+    for seq in draw(st.lists(st.integers(1, 10_000), min_size=1, max_size=12, unique=True)):
+        name = draw(st.sampled_from(names))
+        spelt = "".join(c.upper() if draw(st.booleans()) else c.lower() for c in name)
+        at = draw(st.sampled_from([1_714_557_600, 1_714_557_600.5, "2024-05-01T10:00:00.5Z"]))
+        state = {
+            "model": model.name,
+            "type": et.name,
+            "id": "e",
+            "status": spelt,
+            "occurred_at": at,
+            "seq": seq,
+            "schema_version": 2,
+        }
+        events.append(decode_event("k", seq, state))
+    return et, events
+
+
+@given(streams())
+def test_the_flat_marks_are_the_marks_of_mark_of_in_occurred_order(
+    stream: tuple[EntityType, list[StatusChanged]],
+) -> None:
+    et, events = stream
+    assert marked(et, events) == sorted((mark_of(et, e), e) for e in events)
 
 
 def test_the_cached_date_parse_agrees_with_fromisoformat_on_a_plain_time() -> None:

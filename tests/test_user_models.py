@@ -124,6 +124,10 @@ BAD_MODELS = {
         DEPLOY.replace('child = "release"', 'child = "job"'),
         "type 'train': derived from unknown child type 'job'",
     ),
+    "a derived type of a derived type": (
+        DEPLOY.replace('child = "release"', 'child = "train"'),
+        "type 'train': derived from 'train', itself derived; a child must be written",
+    ),
     "not TOML": ('name = "deploy\n', "not valid TOML"),
     "a misspelt key": (
         DEPLOY.replace("initial =", "initials ="),
