@@ -99,25 +99,17 @@ def test_each_process_derives_its_share_of_parents_including_those_with_own_even
     assert filled.views.dump() == alone
 
 
+@pytest.mark.parametrize("view", ["osmo/task_group", "osmo/workflow"])
 def test_a_shared_rebuild_of_one_view_gives_what_one_process_gives(
-    filled: Ledger, monkeypatch: pytest.MonkeyPatch
+    filled: Ledger, view: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A written view takes its derived view along; a derived view alone reads its
+    children from the live views."""
     assert filled.views is not None
-    filled.rebuild("osmo/task_group", workers=1)
+    filled.rebuild(view, workers=1)
     alone = filled.views.dump()
     _worker_goes_first(monkeypatch)
-    filled.rebuild("osmo/task_group", workers=2)
-    assert filled.views.dump() == alone
-
-
-def test_a_shared_rebuild_of_only_a_derived_view_gives_what_one_process_gives(
-    filled: Ledger, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert filled.views is not None
-    filled.rebuild("osmo/workflow", workers=1)
-    alone = filled.views.dump()
-    _worker_goes_first(monkeypatch)
-    filled.rebuild("osmo/workflow", workers=2)
+    filled.rebuild(view, workers=2)
     assert filled.views.dump() == alone
 
 
