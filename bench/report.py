@@ -42,6 +42,9 @@ class Target:
     value: float
     goal: str
     met: bool
+    rounds: list[float] = field(default_factory=list)
+    """The ratio within each interleaved round, where the target is a ratio: it
+    shows whether the medians' verdict holds round by round or rests on noise."""
 
 
 def machine() -> list[tuple[str, str]]:
@@ -115,11 +118,13 @@ def render(
         "",
         "## Targets (ratios within this run)",
         "",
-        "| target | measured | goal | met |",
-        "|---|---:|---|---|",
+        "| target | measured | goal | met | per round |",
+        "|---|---:|---|---|---|",
     ]
     for t in targets:
-        lines.append(f"| {t.label} | {t.value:,.3g} | {t.goal} | {'yes' if t.met else '**no**'} |")
+        rounds = ", ".join(f"{r:,.3g}" for r in t.rounds)
+        verdict = "yes" if t.met else "**no**"
+        lines.append(f"| {t.label} | {t.value:,.3g} | {t.goal} | {verdict} | {rounds} |")
     if scale:
         lines += ["", "## Scale runs", "", "| measure | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in scale]

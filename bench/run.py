@@ -101,16 +101,24 @@ def targets(measures: list[Measure]) -> list[Target]:
     """The issue's ratios, then the same ratios for the floors: a floor that misses
     a goal shows the goal is out of reach of any import or one-process rebuild
     over this store layout, whatever the ledger's own code does."""
-    a, b, imp, imp_floor, c, read_floor, d, reb = (m.median for m in measures)
+    a, b, imp, imp_floor, c, read_floor, d, reb = measures
     return [
-        Target("import / A", imp / a, ">= 0.33", imp / a >= 0.33),
-        Target("import / B", imp / b, ">= 15", imp / b >= 15),
-        Target("rebuild / C", reb / c, ">= 0.3", reb / c >= 0.3),
-        Target("rebuild / D", reb / d, ">= 30", reb / d >= 30),
-        Target("import floor / A", imp_floor / a, ">= 0.33", imp_floor / a >= 0.33),
-        Target("import floor / B", imp_floor / b, ">= 15", imp_floor / b >= 15),
-        Target("read floor / C", read_floor / c, ">= 0.3", read_floor / c >= 0.3),
+        _ratio("import / A", imp, a, 0.33),
+        _ratio("import / B", imp, b, 15),
+        _ratio("rebuild / C", reb, c, 0.3),
+        _ratio("rebuild / D", reb, d, 30),
+        _ratio("import floor / A", imp_floor, a, 0.33),
+        _ratio("import floor / B", imp_floor, b, 15),
+        _ratio("read floor / C", read_floor, c, 0.3),
     ]
+
+
+def _ratio(label: str, path: Measure, baseline: Measure, goal: float) -> Target:
+    """Medians against medians, as the issue states the targets; the rounds' own
+    ratios beside them (a round measures both within a minute or so)."""
+    value = path.median / baseline.median
+    rounds = [p / b for p, b in zip(path.rates, baseline.rates, strict=True)]
+    return Target(label, value, f">= {goal:g}", value >= goal, rounds)
 
 
 def scale(args: argparse.Namespace, work: Path) -> tuple[list[tuple[str, str]], list[Target]]:
@@ -225,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     notes = [
+        "A target's verdict compares the medians, as the issue states the targets; 'per "
+        "round' gives each interleaved round's own ratio. Other jobs on a shared machine "
+        "slow a one-process read (C) and a two-process rebuild by different amounts, so a "
+        "verdict near its goal holds only if the rounds agree.",
         "events/s counts input lines for A and import, stored rows for C and rebuild, and the "
         "subset for B and D (one commit per event, scaled).",
         "import is the real command in a subprocess (start-up included); rebuild is timed "

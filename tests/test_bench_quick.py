@@ -54,6 +54,7 @@ def test_quick_mode_measures_every_path_and_writes_the_report(tmp_path: Path) ->
         "status-ledger rebuild",
         "import / A",
         "rebuild / D",
+        "per round",
         "status lookup p99",
         "rebuild peak RSS growth",
         "SQLite",
