@@ -12,7 +12,7 @@ from typing import Any
 
 from ledger import AggregationSpec, EntityType, StatusChanged, ViewRow
 
-from ._entity import Mark, Row, mark_of, occurred_order, record_of
+from ._entity import Mark, Row, marked, record_of
 
 
 @dataclass(slots=True, frozen=True)
@@ -113,7 +113,7 @@ def aggregate_row(
     """OSMO's workflow status from its task groups, replayed event by event."""
     spec = et.aggregation
     assert spec is not None
-    own_marks = [(mark_of(et, e), "") for e in occurred_order(own)]
+    own_marks = [(mark, "") for mark, _ in marked(et, own)]
     steps = sorted([*own_marks, *_merged(children)], key=_occurred)
     if not steps:
         return None

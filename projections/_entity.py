@@ -48,28 +48,11 @@ def record_of(mark: Mark, count: int = 1) -> Row:
     }
 
 
-def _order(event: StatusChanged) -> tuple[float, int]:
-    return event.occurred_epoch, event.seq
-
-
-def occurred_order(events: Sequence[StatusChanged]) -> list[StatusChanged]:
-    return sorted(events, key=_order)
-
-
-def mark_of(et: EntityType, event: StatusChanged) -> Mark:
-    return Mark(
-        event.occurred_epoch,
-        event.seq,
-        et.canonical(event.status) or event.status,
-        event.occurred_at,
-        event.reason,
-        event.message,
-    )
-
-
 def marked(et: EntityType, events: Sequence[StatusChanged]) -> list[tuple[Mark, StatusChanged]]:
-    """Each event with its mark (`mark_of`), in occurred order. Every event of a
-    rebuild passes through here, so it is written flat: `tuple.__new__` skips
+    """Each event with its mark (its occurred time and position, its canonical
+    status, or the status as written where the model no longer knows it), in
+    occurred order. Every event of a rebuild passes through here, so it is
+    written flat: `tuple.__new__` skips
     the named tuple's Python-level `__new__`, and one list comprehension with
     local names skips a call per event; together a third off the marks' cost.
     Marks sort by (at, seq) as tuples (seq is unique), which is occurred order

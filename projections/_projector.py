@@ -202,14 +202,14 @@ class ViewProjector:
             for derived in self._derived_of(event.model, et.name):
                 if event.parent is not None:
                     parents.add((event.model, derived.name, event.parent))
-            if only is None or (event.model, et.name) in only:
+            if _includes(only, event.model, et.name):
                 # only events up to the checkpoint: a lagging projector must not
                 # show later events of an entity before it has applied them
                 applied = [e for e in txn.stream(key) if e.seq <= upto]
                 rows.append(self._encoded(event.model, et, applied))
         table.upsert(txn.cursor, target, rows)
         for model, type_name, parent_id in sorted(parents):
-            if only is None or (model, type_name) in only:
+            if _includes(only, model, type_name):
                 self._derive_one(txn, target, model, type_name, parent_id, upto, only)
 
     def _derive_one(
@@ -228,7 +228,7 @@ class ViewProjector:
         assert et is not None and et.child is not None
         child_et = self._type(model, et.child)
         assert child_et is not None
-        children = target if only is None or (model, et.child) in only else table.LIVE
+        children = target if _includes(only, model, et.child) else table.LIVE
         kids = [
             child_from_row(r, t)
             for r, t in table.children(txn.cursor, children, model, et.child, entity_id)
@@ -359,7 +359,7 @@ class ViewProjector:
                     if et.derived:
                         own[(first.model, et.name, first.id)] = events
                         continue
-                    if selected is not None and (first.model, et.name) not in selected:
+                    if not _includes(selected, first.model, et.name):
                         continue
                     buffer.append(self._encoded(first.model, et, events))
                     buffered_events += len(events)
@@ -387,40 +387,36 @@ class ViewProjector:
         read from the live views (only the derived view rebuilt) may change before
         a piece reads them, so such a type is built in one piece, which reads
         every child it finds then."""
-        jobs = []
         with self.store.read() as txn:
-            for model_name, model in self.registry.items():
-                for et in model.types.values():
-                    if not et.derived or (
-                        selected is not None and (model_name, et.name) not in selected
-                    ):
-                        continue
-                    assert et.child is not None
-                    rebuilt = selected is None or (model_name, et.child) in selected
-                    parents = (
-                        table.parents(txn.cursor, table.NEXT, model_name, et.child)
-                        if rebuilt
-                        else []
-                    )
-                    streams = {
-                        entity_id: events
-                        for (m, t, entity_id), events in own.items()
-                        if m == model_name and t == et.name
-                    }
-                    own_only = sorted(streams.keys() - set(parents))
-                    count = pieces if rebuilt else 1
-                    for piece in range(count):
-                        share = _share(parents, piece, count)
-                        ids = [*share, *_share(own_only, piece, count)]
-                        jobs.append(
-                            DerivedJob(
-                                model_name,
-                                et.name,
-                                rebuilt,
-                                share,
-                                {(model_name, et.name, i): streams[i] for i in ids if i in streams},
-                            )
-                        )
+            return [
+                job
+                for model_name, model in self.registry.items()
+                for et in model.types.values()
+                if et.derived and _includes(selected, model_name, et.name)
+                for job in self._pieces(txn, model_name, et, selected, own, pieces)
+            ]
+
+    def _pieces(
+        self,
+        txn: Transaction,
+        model: str,
+        et: EntityType,
+        selected: set[ViewName] | None,
+        own: Own,
+        pieces: int,
+    ) -> list[DerivedJob]:
+        assert et.child is not None
+        rebuilt = _includes(selected, model, et.child)
+        parents = table.parents(txn.cursor, table.NEXT, model, et.child) if rebuilt else []
+        streams = {i: events for (m, t, i), events in own.items() if (m, t) == (model, et.name)}
+        own_only = sorted(streams.keys() - set(parents))
+        count = pieces if rebuilt else 1
+        jobs = []
+        for piece in range(count):
+            share = _share(parents, piece, count)
+            ids = [*share, *_share(own_only, piece, count)]
+            mine = {(model, et.name, i): streams[i] for i in ids if i in streams}
+            jobs.append(DerivedJob(model, et.name, rebuilt, share, mine))
         return jobs
 
     def build_derived(self, job: DerivedJob) -> None:
@@ -569,6 +565,11 @@ class ViewProjector:
         from ._replay import replay
 
         return replay(self.store, candidate, projections, scratch)
+
+
+def _includes(views: set[ViewName] | None, model: str, type_name: str) -> bool:
+    """Whether a rebuild or an update of `views` (None: every view) covers a type."""
+    return views is None or (model, type_name) in views
 
 
 def _share(values: list[str], piece: int, pieces: int) -> list[str]:
