@@ -108,6 +108,15 @@ def import_(
     file: Annotated[str, typer.Argument(help="JSONL file, or - for standard input.")],
     rejects: Annotated[str | None, typer.Option(help="Write rejected lines here as JSONL.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 5000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=2,
+            help="Processes: 2 has a second one parse and validate lines while this "
+            "one writes (default: 2 on long files when there are 2 cores, else 1).",
+        ),
+    ] = None,
     db: DbOption = None,
     models: ModelsDirOption = None,
     json: JsonOption = False,
@@ -151,7 +160,11 @@ def import_(
     try:
         with opened(db, models) as ledger, reported():
             report = ledger.append(
-                numbered(), batch_size=batch_size, on_outcome=keep, keep_outcomes=False
+                numbered(),
+                batch_size=batch_size,
+                on_outcome=keep,
+                keep_outcomes=False,
+                workers=workers,
             )
     finally:
         if stream is not sys.stdin.buffer:

@@ -6,44 +6,28 @@ transaction."""
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
 
-from ._errors import (
-    ConcurrencyConflict,
-    DerivedType,
-    EventIdConflict,
-    InvalidField,
-    LedgerError,
-    MissingField,
-    UnexpectedField,
-)
-from ._event import (
-    SCHEMA_VERSION,
-    EventInput,
-    StatusChanged,
-    canonical_json,
-    chain_hash,
-    content_digest,
-    decode_event,
-    derived_event_id,
-    parse_line,
-    validate_input,
-)
-from ._identity import entity_label, stream_key
-from ._legacy import legacy_status
+from ._errors import ConcurrencyConflict, EventIdConflict, LedgerError
+from ._event import StatusChanged, canonical_json, chain_hash, decode_event
 from ._outcome import AppendReport, Outcome
+from ._prepare import Prepared, Preparer, RawInput
+from ._prepare_worker import PrepareWorker, Result
 from ._registry import ModelRegistry
 from ._rules import Slot, check_error_type, check_parent, check_transition
 from ._statusmodel import EntityType
 from ._store import ChainHead, EventStore, NewRecord, Transaction
 from ._streams import StreamCache
-from ._timestamps import now_iso, to_epoch
+from ._timestamps import now_iso
 
-RawInput = bytes | str | dict[str, Any] | EventInput
+WORKER_AFTER = 10_000
+"""Inputs after which a long append starts a worker to prepare the rest: starting
+one costs about half a second of the other core's time, which a shorter append
+would not win back."""
 
 
 class Projector(Protocol):
@@ -52,84 +36,11 @@ class Projector(Protocol):
     def apply(self, txn: Transaction, events: list[StatusChanged]) -> None: ...
 
 
-@dataclass(slots=True)
-class Prepared:
-    index: int
-    content: dict[str, Any]
-    digest: str
-    event_id: str
-    et: EntityType
-    key: str
-    label: str
-    status: str
-    at: float
-    parent: str | None
-    reason: str | None
-    forced: bool
-    schema_version: int
-
-
-@dataclass(slots=True)
-class Checked:
-    """One input that passed every check that needs no store: the event, its type,
-    canonical status and schema, its label and its time in epoch seconds."""
-
-    event: EventInput
-    et: EntityType
-    status: str
-    schema_version: int
-    label: str
-    at: float
-
-
-def prepare(raw: RawInput, registry: ModelRegistry) -> Checked:
-    """Validate one input on its own: shape, model, type, status, timestamp, fields."""
-    if isinstance(raw, EventInput):
-        event = raw
-    else:
-        obj = parse_line(raw) if isinstance(raw, bytes | str) else raw
-        event = validate_input(obj)
-    model = registry.model(event.model)
-    legacy = model.legacy.get(event.type)
-    if legacy is not None:
-        et = model.at_version(legacy.schema_version).types[legacy.upcast_to]
-        schema_version = legacy.schema_version
-    else:
-        et = registry.entity_type(event.model, event.type, for_writing=True)
-        schema_version = SCHEMA_VERSION
-    label = entity_label(event.model, et.name, event.id, event.parent, et)
-    if legacy is None:
-        status = et.resolve(event.status, label)
-    else:
-        status = legacy_status(model, legacy, event.type, event.status, label)
-    if status not in et.writable_statuses:
-        raise DerivedType(
-            f"{label}: {status} is derived from its {et.child}s; "
-            f"written statuses are: {', '.join(et.writable_statuses)}",
-            entity=label,
-            allowed=list(et.writable_statuses),
-        )
-    at = to_epoch(event.occurred_at)
-    if et.parent is None and event.parent is not None:
-        raise UnexpectedField(f"{label}: {event.model} {et.name} has no parent", field="parent")
-    if et.parent is not None and et.parent.required and event.parent is None:
-        raise MissingField(
-            f"{label}: a {et.name} needs its parent {et.parent.type} in 'parent'", field="parent"
-        )
-    if et.declaration == status and not _is_name_list((event.attributes or {}).get("groups")):
-        raise InvalidField(
-            f"{label}: a {status} declaration needs attributes.groups, a list of group names",
-            field="attributes.groups",
-        )
-    return Checked(event, et, status, schema_version, label, at)
-
-
-def _is_name_list(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
-
-
 class Appender:
-    """One call's worth of appending; ordinals for derived event ids count within it."""
+    """One call's worth of appending. `workers` is 1 (this process prepares every
+    input), 2 (a worker starts at once and prepares the inputs from when it is
+    ready) or None (a worker starts after WORKER_AFTER inputs, when the machine
+    has a second core)."""
 
     def __init__(
         self,
@@ -137,13 +48,18 @@ class Appender:
         registry: ModelRegistry,
         projector: Projector | None,
         batch_size: int = 2000,
+        workers: int | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.projector = projector
         self.batch_size = batch_size
-        self._ordinals: dict[str, int] = {}
+        self.preparer = Preparer(registry)
         self.streams = StreamCache()
+        if workers is None:
+            self.worker_after = WORKER_AFTER if (os.cpu_count() or 1) > 1 else None
+        else:
+            self.worker_after = None if workers == 1 else 0
 
     def run(
         self,
@@ -167,47 +83,40 @@ class Appender:
         on_outcome: Callable[[Outcome], None] | None,
     ) -> Iterator[list[Prepared]]:
         batch: list[Prepared] = []
-        for index, raw in enumerate(inputs):
-            try:
-                batch.append(self._prepare(index, raw))
-            except LedgerError as error:
-                outcome = Outcome(index=index, kind="rejected", error=error)
+        for result in self._prepared(inputs):
+            if not isinstance(result, Prepared):
+                outcome = Outcome(index=result[0], kind="rejected", error=result[1])
                 report.add(outcome)
                 if on_outcome:
                     on_outcome(outcome)
                 continue
+            batch.append(result)
             if len(batch) >= self.batch_size:
                 yield batch
                 batch = []
         if batch:
             yield batch
 
-    def _prepare(self, index: int, raw: RawInput) -> Prepared:
-        checked = prepare(raw, self.registry)
-        event, et = checked.event, checked.et
-        content = event.content()
-        digest = content_digest(content)
-        if event.event_id is not None:
-            event_id = event.event_id
-        else:
-            ordinal = self._ordinals.get(digest, 0)
-            self._ordinals[digest] = ordinal + 1
-            event_id = derived_event_id(digest, ordinal)
-        return Prepared(
-            index=index,
-            content=content,
-            digest=digest,
-            event_id=event_id,
-            et=et,
-            key=stream_key(event.model, et, event.id, event.parent),
-            label=checked.label,
-            status=checked.status,
-            at=checked.at,
-            parent=event.parent,
-            reason=event.reason,
-            forced=bool(event.force),
-            schema_version=checked.schema_version,
-        )
+    def _prepared(self, inputs: Iterable[RawInput]) -> Iterator[Result]:
+        """Results in input order. Past `worker_after` inputs a worker starts, and
+        once it is ready it prepares the rest (_prepare_worker.py)."""
+        remaining = iter(inputs)
+        worker: PrepareWorker | None = None
+        try:
+            for index, raw in enumerate(remaining):
+                try:
+                    yield self.preparer(index, raw)
+                except LedgerError as error:
+                    yield index, error
+                if worker is None:
+                    if self.worker_after is not None and index + 1 >= self.worker_after:
+                        worker = PrepareWorker(self.registry)
+                elif worker.ready.is_set():
+                    yield from worker.prepared(remaining, index + 1, self.preparer.ordinals)
+                    return
+        finally:
+            if worker is not None:
+                worker.close()
 
     def _commit(self, batch: list[Prepared]) -> list[Outcome]:
         for _attempt in range(5):

@@ -21,6 +21,19 @@ class LedgerError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, **self.details}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Errors cross between processes (rebuild and prepare workers); pickle's
+        default calls the class with the message alone, which subclasses with
+        required keywords refuse."""
+        return (_restored, (type(self), self.message, self.__dict__))
+
+
+def _restored(cls: type[LedgerError], message: str, state: dict[str, Any]) -> LedgerError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidEvent(LedgerError):
     """The input is not an acceptable event; nothing was stored."""

@@ -15,12 +15,13 @@ from typing import Any, Protocol
 
 import orjson
 
-from ._append import Appender, Projector, RawInput
+from ._append import Appender, Projector
 from ._errors import InvalidModel, LedgerError, NotFound, UsageError
 from ._event import StatusChanged
 from ._history import HistoryEntry, history_entry
 from ._identity import stream_key
 from ._outcome import AppendReport, Outcome
+from ._prepare import RawInput
 from ._registry import ModelRegistry, builtin_sources, read_model_dir
 from ._replayreport import ReplayReport
 from ._statusmodel import EntityType, StatusModel
@@ -149,13 +150,20 @@ class Ledger:
         batch_size: int = 2000,
         on_outcome: Callable[[Outcome], None] | None = None,
         keep_outcomes: bool = True,
+        workers: int | None = None,
     ) -> AppendReport:
         """Append many events (dicts, JSON lines or EventInput), in batches of one
         transaction each; every input gets its own outcome. For inputs too large to
         keep every outcome in memory, pass `keep_outcomes=False` and stream them
-        through `on_outcome`: the report then carries only the counts."""
+        through `on_outcome`: the report then carries only the counts. `workers=2`
+        has a second process parse and validate the inputs while this one writes,
+        1 keeps it all here, None brings the second process in on long inputs
+        when the machine has two cores (ledger/_prepare_worker.py); the results
+        are the same either way."""
+        if workers not in (None, 1, 2):
+            raise UsageError(f"workers must be 1 or 2, not {workers!r}")
         with self._lock:
-            appender = Appender(self.store, self.registry, self.views, batch_size)
+            appender = Appender(self.store, self.registry, self.views, batch_size, workers)
             return appender.run(events, on_outcome, keep_outcomes)
 
     def record(self, **fields: Any) -> Outcome:

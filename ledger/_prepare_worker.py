@@ -1,0 +1,202 @@
+"""Preparing a long append's inputs in a second process.
+
+Parsing and validating an input, and working out its digest and event id
+(_prepare.py), take a third of an import's CPU time and need no store, while the
+rest (the rules, the chain, the inserts and the views) must run in order in the
+writing process. So a long append hands its inputs to a worker in chunks and
+places what comes back while the worker prepares the next chunk.
+
+The worker is a fresh interpreter, as the rebuild's workers are
+(projections/_parallel.py): no fork of a process that holds SQLite connections
+or threads. It reads chunks from its stdin and writes one reply per chunk to its
+stdout, both pickles. A thread of the appending process feeds it, because a
+process that wrote a chunk and only then read replies could block on a full pipe
+while the worker blocks on the other; the pipe's small buffer keeps the feeder
+at most a chunk or two ahead. The worker holds no state that matters: if it
+dies, the append stops with a StoreError, and every batch committed before
+stays committed, as with any interrupted append."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from itertools import islice
+from typing import IO, Any
+
+from ._errors import LedgerError, StoreError
+from ._prepare import Prepared, Preparer, RawInput, Wire
+from ._registry import ModelRegistry
+
+CHUNK = 1000
+"""Inputs per message: large enough that pickling overhead per chunk is noise,
+small enough that the two processes overlap from the first chunks."""
+
+AHEAD = 16
+"""Replies read and not yet taken, at most: a few batches' worth of inputs."""
+
+Result = Prepared | tuple[int, LedgerError]
+"""An input prepared, or its index and why it was rejected."""
+Reply = list[Wire | tuple[int, LedgerError]]
+Handover = tuple[Iterator[RawInput], int, dict[str, int]]
+
+
+class PrepareWorker:
+    """The worker process and the two threads of this process that talk to it.
+    The worker starts at once and says when it is ready (its imports take about
+    half a second); until then the appender goes on preparing inputs itself, and
+    then hands the rest over with `prepared`, which yields their results in
+    input order."""
+
+    def __init__(self, registry: ModelRegistry) -> None:
+        self.preparer = Preparer(registry)
+        self.ready = threading.Event()
+        self.handover: queue.Queue[Handover | None] = queue.Queue(1)
+        self.feed_error: BaseException | None = None
+        self.received: queue.Queue[Reply | StoreError | None] = queue.Queue(AHEAD)
+        path = os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from ledger._prepare_worker import main; main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.chunks: IO[bytes] = self.process.stdin
+        self.replies: IO[bytes] = self.process.stdout
+        self.feeder = threading.Thread(target=self._feed, args=(registry,), daemon=True)
+        self.receiver = threading.Thread(target=self._receive, daemon=True)
+        self.feeder.start()
+        self.receiver.start()
+
+    def prepared(
+        self, inputs: Iterator[RawInput], first: int, ordinals: dict[str, int]
+    ) -> Iterator[Result]:
+        """Results for `inputs`, numbered from `first`, derived event ids counting
+        on from `ordinals`. An error raised by `inputs` itself is raised here after
+        the results of the inputs before it."""
+        self.handover.put((inputs, first, ordinals))
+        while (reply := self.received.get()) is not None:
+            if isinstance(reply, StoreError):
+                raise reply
+            for item in reply:
+                if isinstance(item[1], LedgerError):
+                    yield item[0], item[1]
+                else:
+                    yield self.preparer.unwire(item)
+        self.feeder.join()
+        if self.feed_error is not None:
+            raise self.feed_error
+
+    def _feed(self, registry: ModelRegistry) -> None:
+        try:
+            _put(self.chunks, registry)
+            handover = self.handover.get()
+            if handover is None:  # closed before the worker was needed
+                return
+            inputs, first, ordinals = handover
+            _put(self.chunks, ordinals)
+            for chunk in self._pulled(inputs):
+                _put(self.chunks, (first, chunk))
+                first += len(chunk)
+            _put(self.chunks, None)
+        except OSError:
+            return  # the worker is gone: the receiver reports it
+
+    def _pulled(self, inputs: Iterator[RawInput]) -> Iterator[list[RawInput]]:
+        """The inputs in chunks. An error the inputs raise ends them after the
+        inputs before it, and is kept for `prepared` to raise."""
+        while True:
+            chunk: list[RawInput] = []
+            try:
+                for raw in islice(inputs, CHUNK):
+                    chunk.append(raw)
+            except BaseException as exc:
+                self.feed_error = exc
+            if chunk:
+                yield chunk
+            if self.feed_error is not None or len(chunk) < CHUNK:
+                return
+
+    def _receive(self) -> None:
+        """Replies are read as soon as they come, not when the appender asks: while
+        it commits a batch, the worker would otherwise fill the pipe and stall."""
+        try:
+            pickle.load(self.replies)  # the worker is ready
+            self.ready.set()
+            while (reply := pickle.load(self.replies)) is not None:
+                self.received.put(reply)
+            self.received.put(None)
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            self.received.put(self._stopped(exc))
+
+    def _stopped(self, cause: BaseException) -> StoreError:
+        code = self.process.poll()
+        if code is None and not isinstance(cause, EOFError):
+            return StoreError(f"the prepare worker sent an unreadable reply: {cause!r}")
+        return StoreError(
+            f"the prepare worker stopped (exit code {self.process.wait()}); the batches "
+            "committed before it stopped stay committed, and importing the same input "
+            "again skips them as duplicates"
+        )
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        with contextlib.suppress(queue.Full):
+            self.handover.put_nowait(None)
+        with contextlib.suppress(OSError):
+            self.chunks.close()
+        while self.receiver.is_alive():  # it may wait for room in the queue
+            with contextlib.suppress(queue.Empty):
+                self.received.get_nowait()
+            self.receiver.join(0.01)
+        self.replies.close()
+        # the feeder is left to end on its own: it may be waiting on the caller's
+        # inputs (a pipe, a socket), and it is a daemon thread
+
+    def __enter__(self) -> PrepareWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _put(stream: IO[bytes], message: Any) -> None:
+    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.flush()
+
+
+def _serve(chunks: IO[bytes], replies: IO[bytes]) -> None:
+    registry = pickle.load(chunks)
+    _put(replies, "ready")
+    preparer = Preparer(registry, pickle.load(chunks))
+    while (message := pickle.load(chunks)) is not None:
+        first, inputs = message
+        reply: Reply = []
+        for index, raw in enumerate(inputs, first):
+            try:
+                reply.append(Preparer.wire(preparer(index, raw)))
+            except LedgerError as error:
+                reply.append((index, error))
+        _put(replies, reply)
+    _put(replies, None)
+
+
+def main() -> None:
+    """The worker's entry point. It owns its process, so it collects garbage as
+    seldom as the import command does (cli/_write.py); stdout carries the replies,
+    so anything else goes to stderr."""
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 100)
+    chunks, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+    with contextlib.suppress(EOFError, BrokenPipeError):  # the appender is gone: nothing to do
+        _serve(chunks, replies)
