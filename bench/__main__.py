@@ -4,4 +4,5 @@ import sys
 
 from .run import main
 
-sys.exit(main())
+if __name__ == "__main__":  # the import floor's worker process imports this module
+    sys.exit(main())
