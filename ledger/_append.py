@@ -67,28 +67,36 @@ class Appender:
         on_outcome: Callable[[Outcome], None] | None = None,
         keep_outcomes: bool = True,
     ) -> AppendReport:
-        report = AppendReport(keep=keep_outcomes)
-        for batch in self._batches(inputs, report, on_outcome):
+        kept: list[Outcome] = []
+        counts = dict.fromkeys(("accepted", "duplicate", "rejected"), 0)
+
+        def report(outcome: Outcome) -> None:
+            """Counted here, not on the pydantic report: its validated attribute
+            assignment cost more per event than building the outcome."""
+            counts[outcome.kind] += 1
+            if keep_outcomes:
+                kept.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+
+        for batch in self._batches(inputs, report):
             for outcome in self._commit(batch):
-                report.add(outcome)
-                if on_outcome:
-                    on_outcome(outcome)
-        report.outcomes.sort(key=lambda o: o.index)
-        return report
+                report(outcome)
+        kept.sort(key=lambda o: o.index)
+        return AppendReport(
+            accepted=counts["accepted"],
+            duplicates=counts["duplicate"],
+            rejected=counts["rejected"],
+            outcomes=kept,
+        )
 
     def _batches(
-        self,
-        inputs: Iterable[RawInput],
-        report: AppendReport,
-        on_outcome: Callable[[Outcome], None] | None,
+        self, inputs: Iterable[RawInput], report: Callable[[Outcome], None]
     ) -> Iterator[list[Prepared]]:
         batch: list[Prepared] = []
         for result in self._prepared(inputs):
             if not isinstance(result, Prepared):
-                outcome = Outcome(index=result[0], kind="rejected", error=result[1])
-                report.add(outcome)
-                if on_outcome:
-                    on_outcome(outcome)
+                report(Outcome(index=result[0], kind="rejected", error=result[1]))
                 continue
             batch.append(result)
             if len(batch) >= self.batch_size:
@@ -110,13 +118,23 @@ class Appender:
                     yield index, error
                 if worker is None:
                     if self.worker_after is not None and index + 1 >= self.worker_after:
-                        worker = PrepareWorker(self.registry)
+                        worker = self._start_worker()
                 elif worker.ready.is_set():
                     yield from worker.prepared(remaining, index + 1, self.preparer.ordinals)
                     return
         finally:
             if worker is not None:
                 worker.close()
+
+    def _start_worker(self) -> PrepareWorker | None:
+        """A worker, or None where no interpreter can be started (an embedded
+        Python without `sys.executable`): the append then goes on here alone, as
+        it does when a worker never gets ready."""
+        self.worker_after = None
+        try:
+            return PrepareWorker(self.registry)
+        except OSError:
+            return None
 
     def _commit(self, batch: list[Prepared]) -> list[Outcome]:
         for _attempt in range(5):

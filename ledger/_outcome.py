@@ -37,17 +37,5 @@ class AppendReport(BaseModel):
     rejected: int = 0
     outcomes: list[Outcome] = Field(default_factory=list)
 
-    keep: bool = Field(default=True, exclude=True)
-
-    def add(self, outcome: Outcome) -> None:
-        if self.keep:
-            self.outcomes.append(outcome)
-        if outcome.kind == "accepted":
-            self.accepted += 1
-        elif outcome.kind == "duplicate":
-            self.duplicates += 1
-        else:
-            self.rejected += 1
-
     def counts(self) -> dict[str, int]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}

@@ -5,15 +5,16 @@ from its predecessor and to its successor."""
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._errors import IllegalTransition, ParentMismatch, WrongErrorType
 from ._statusmodel import EntityType
 
 
-@dataclass(slots=True, frozen=True)
-class Slot:
-    """One accepted event of an entity, reduced to what the rules need."""
+class Slot(NamedTuple):
+    """One accepted event of an entity, reduced to what the rules need. A named
+    tuple, not a frozen dataclass: an append builds one per event, and a frozen
+    dataclass's __init__ costs twice as much (docs/performance.md)."""
 
     at: float
     seq: int

@@ -11,8 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from eventsourcing.persistence import ApplicationRecorder
 
@@ -23,16 +22,15 @@ STORE_FORMAT = 1
 MAX_SAMPLES = 30_000  # below SQLite's limit of 32,766 bound parameters
 
 
-@dataclass(slots=True, frozen=True)
-class ChainHead:
+class ChainHead(NamedTuple):
     seq: int
     hash: str
     recorded_at: str
 
 
-@dataclass(slots=True, frozen=True)
-class NewRecord:
-    """A fully built event ready to be inserted."""
+class NewRecord(NamedTuple):
+    """A fully built event ready to be inserted (named tuples, like `ChainHead`:
+    an append builds one of each per event)."""
 
     originator_id: str
     version: int

@@ -9,6 +9,7 @@ import os
 import pickle
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -309,3 +310,13 @@ def test_import_killed_while_its_worker_prepares_loses_nothing_and_leaves_no_wor
     assert final.returncode == 0, final.stderr
     assert orjson.loads(final.stdout)["duplicates"] >= committed
     assert_whole(db, events)
+
+
+def test_an_append_goes_on_alone_when_no_worker_can_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    events = history(20, 1)
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        report = ledger.append([orjson.dumps(e) for e in events], workers=2)
+    assert report.accepted == len(events)
