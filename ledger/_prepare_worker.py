@@ -9,10 +9,12 @@ places what comes back while the worker prepares the next chunk.
 The worker is a fresh interpreter, as the rebuild's workers are
 (projections/_parallel.py): no fork of a process that holds SQLite connections
 or threads. It reads chunks from its stdin and writes one reply per chunk to its
-stdout, both pickles. A thread of the appending process feeds it, because a
-process that wrote a chunk and only then read replies could block on a full pipe
-while the worker blocks on the other; the pipe's small buffer keeps the feeder
-at most a chunk or two ahead. The worker holds no state that matters: if it
+stdout, both pickles. One thread of the appending process feeds it and another
+reads its replies as they come: one thread doing both could block on a full
+pipe while the worker blocks on the other, and replies left in the pipe while
+the appender commits a batch stall the worker (docs/performance.md). The pipe's
+small buffer keeps the feeder a chunk or two ahead, the reply queue's bound the
+worker. The worker holds no state that matters: if it
 dies, the append stops with a StoreError, and every batch committed before
 stays committed, as with any interrupted append."""
 
@@ -43,7 +45,7 @@ AHEAD = 16
 
 Result = Prepared | tuple[int, LedgerError]
 """An input prepared, or its index and why it was rejected."""
-Reply = list[Wire | tuple[int, LedgerError]]
+Reply = list[Wire | tuple[int, LedgerError | None]]
 Handover = tuple[Iterator[RawInput], int, dict[str, int]]
 
 
@@ -60,6 +62,7 @@ class PrepareWorker:
         self.handover: queue.Queue[Handover | None] = queue.Queue(1)
         self.feed_error: BaseException | None = None
         self.received: queue.Queue[Reply | StoreError | None] = queue.Queue(AHEAD)
+        self.unsent: dict[int, RawInput] = {}
         path = os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from ledger._prepare_worker import main; main()"],
@@ -86,7 +89,9 @@ class PrepareWorker:
             if isinstance(reply, StoreError):
                 raise reply
             for item in reply:
-                if isinstance(item[1], LedgerError):
+                if item[1] is None:
+                    yield self._here(item[0])
+                elif isinstance(item[1], LedgerError):
                     yield item[0], item[1]
                 else:
                     yield self.preparer.unwire(item)
@@ -103,11 +108,38 @@ class PrepareWorker:
             inputs, first, ordinals = handover
             _put(self.chunks, ordinals)
             for chunk in self._pulled(inputs):
-                _put(self.chunks, (first, chunk))
+                self._send(first, chunk)
                 first += len(chunk)
             _put(self.chunks, None)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: the pipe closed by `close`
             return  # the worker is gone: the receiver reports it
+
+    def _send(self, first: int, chunk: list[RawInput]) -> None:
+        """Pickled whole before any byte is written, so that a failure cannot leave
+        half a message in the pipe. An input that cannot be pickled (a dict holding
+        a local class's object, say) stays here, and the worker sends back its
+        index for this process to prepare it, as it would alone."""
+        try:
+            message = pickle.dumps((first, chunk), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            sendable: list[RawInput | None] = []
+            for index, raw in enumerate(chunk, first):
+                try:
+                    pickle.dumps(raw)
+                except Exception:
+                    self.unsent[index] = raw
+                    sendable.append(None)
+                else:
+                    sendable.append(raw)
+            message = pickle.dumps((first, sendable), protocol=pickle.HIGHEST_PROTOCOL)
+        self.chunks.write(message)
+        self.chunks.flush()
+
+    def _here(self, index: int) -> Result:
+        try:
+            return self.preparer(index, self.unsent.pop(index))
+        except LedgerError as error:
+            return index, error
 
     def _pulled(self, inputs: Iterator[RawInput]) -> Iterator[list[RawInput]]:
         """The inputs in chunks. An error the inputs raise ends them after the
@@ -162,12 +194,6 @@ class PrepareWorker:
         # the feeder is left to end on its own: it may be waiting on the caller's
         # inputs (a pipe, a socket), and it is a daemon thread
 
-    def __enter__(self) -> PrepareWorker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def _put(stream: IO[bytes], message: Any) -> None:
     pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
@@ -182,6 +208,9 @@ def _serve(chunks: IO[bytes], replies: IO[bytes]) -> None:
         first, inputs = message
         reply: Reply = []
         for index, raw in enumerate(inputs, first):
+            if raw is None:  # kept by the appending process: it prepares this one
+                reply.append((index, None))
+                continue
             try:
                 reply.append(Preparer.wire(preparer(index, raw)))
             except LedgerError as error:

@@ -5,15 +5,16 @@ and failures on either side reported as they are without it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import pytest
@@ -24,6 +25,7 @@ from ledger import IllegalTransition, Ledger, StoreError, UnknownModel
 from ledger._prepare_worker import PrepareWorker
 
 BATCH = 50
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def _lines() -> list[bytes]:
     return [first, twin, *bad, *events[:middle], twin, twin, *events[middle:], twin, *bad]
 
 
-def _handing_over_midway(lines: list[bytes], started: list[PrepareWorker]) -> Iterator[bytes]:
+def _handing_over_midway(lines: Sequence[T], started: list[PrepareWorker]) -> Iterator[T]:
     """The lines, pausing in the middle until the worker is ready, so that the
     handover falls there and not wherever the machine's speed puts it."""
     middle = len(lines) // 2
@@ -320,3 +322,26 @@ def test_an_append_goes_on_alone_when_no_worker_can_start(
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         report = ledger.append([orjson.dumps(e) for e in events], workers=2)
     assert report.accepted == len(events)
+
+
+def test_inputs_that_cannot_be_pickled_get_the_outcomes_one_process_gives(
+    tmp_path: Path, workers_started: list[PrepareWorker]
+) -> None:
+    @dataclasses.dataclass
+    class Local:  # orjson writes it as an object; pickle cannot find the class
+        size: int
+
+    events = [
+        {"model": "uipath", "type": "job", "id": f"j-{n}", "status": "Pending", "occurred_at": n}
+        for n in range(40)
+    ]
+    events[30] = {**events[30], "attributes": {"local": Local(3)}}
+    events[31] = {**events[31], "attributes": {"call": lambda: None}}
+    reports = []
+    for workers, db in ((1, "one.db"), (2, "two.db")):
+        with Ledger.open(tmp_path / db) as ledger:
+            source = _handing_over_midway(events, workers_started) if workers == 2 else events
+            reports.append(_summary(ledger.append(source, workers=workers)))
+    assert reports[0] == reports[1]
+    assert [kind for _, kind, *_ in reports[1][30:32]] == ["accepted", "rejected"]
+    assert _stored(tmp_path / "two.db") == _stored(tmp_path / "one.db")
