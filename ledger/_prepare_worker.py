@@ -6,10 +6,9 @@ rest (the rules, the chain, the inserts and the views) must run in order in the
 writing process. So a long append hands its inputs to a worker in chunks and
 places what comes back while the worker prepares the next chunk.
 
-The worker is a fresh interpreter, as the rebuild's workers are
-(projections/_parallel.py): no fork of a process that holds SQLite connections
-or threads. It reads chunks from its stdin and writes one reply per chunk to its
-stdout, both pickles. One thread of the appending process feeds it and another
+The worker is a fresh interpreter, as the rebuild's workers are (_pipe.py). It
+reads chunks from its stdin and writes one reply per chunk to its stdout, both
+pickles. One thread of the appending process feeds it and another
 reads its replies as they come: one thread doing both could block on a full
 pipe while the worker blocks on the other, and replies left in the pipe while
 the appender commits a batch stall the worker (docs/performance.md). The pipe's
@@ -22,17 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import pickle
 import queue
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from itertools import islice
-from typing import IO, Any
+from typing import IO
 
 from ._errors import LedgerError, StoreError
+from ._pipe import receive, send, spawn, worker_pipes, write
 from ._prepare import Prepared, Preparer, RawInput, Wire
 from ._registry import ModelRegistry
 
@@ -63,13 +60,8 @@ class PrepareWorker:
         self.feed_error: BaseException | None = None
         self.received: queue.Queue[Reply | StoreError | None] = queue.Queue(AHEAD)
         self.unsent: dict[int, RawInput] = {}
-        path = os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from ledger._prepare_worker import main; main()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path},
-        )
+        self.writing = threading.Lock()
+        self.process = spawn("from ledger._prepare_worker import main; main()")
         assert self.process.stdin is not None and self.process.stdout is not None
         self.chunks: IO[bytes] = self.process.stdin
         self.replies: IO[bytes] = self.process.stdout
@@ -101,24 +93,23 @@ class PrepareWorker:
 
     def _feed(self, registry: ModelRegistry) -> None:
         try:
-            _put(self.chunks, registry)
+            self._put(registry)
             handover = self.handover.get()
             if handover is None:  # closed before the worker was needed
                 return
             inputs, first, ordinals = handover
-            _put(self.chunks, ordinals)
+            self._put(ordinals)
             for chunk in self._pulled(inputs):
                 self._send(first, chunk)
                 first += len(chunk)
-            _put(self.chunks, None)
+            self._put(None)
         except (OSError, ValueError):  # ValueError: the pipe closed by `close`
             return  # the worker is gone: the receiver reports it
 
     def _send(self, first: int, chunk: list[RawInput]) -> None:
-        """Pickled whole before any byte is written, so that a failure cannot leave
-        half a message in the pipe. An input that cannot be pickled (a dict holding
-        a local class's object, say) stays here, and the worker sends back its
-        index for this process to prepare it, as it would alone."""
+        """An input that cannot be pickled (a dict holding a local class's object,
+        say) stays here, and the worker sends back its index for this process to
+        prepare it, as it would alone."""
         try:
             message = pickle.dumps((first, chunk), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
@@ -132,8 +123,17 @@ class PrepareWorker:
                 else:
                     sendable.append(raw)
             message = pickle.dumps((first, sendable), protocol=pickle.HIGHEST_PROTOCOL)
-        self.chunks.write(message)
-        self.chunks.flush()
+        self._write(message)
+
+    def _put(self, message: object) -> None:
+        self._write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _write(self, message: bytes) -> None:
+        """Under the lock that `close` takes to close the pipe: the feeder writes
+        to its file descriptor, whose number the system may give to another file
+        once it is closed."""
+        with self.writing:
+            write(self.chunks, message)
 
     def _here(self, index: int) -> Result:
         try:
@@ -160,9 +160,9 @@ class PrepareWorker:
         """Replies are read as soon as they come, not when the appender asks: while
         it commits a batch, the worker would otherwise fill the pipe and stall."""
         try:
-            pickle.load(self.replies)  # the worker is ready
+            receive(self.replies)  # the worker is ready
             self.ready.set()
-            while (reply := pickle.load(self.replies)) is not None:
+            while (reply := receive(self.replies)) is not None:
                 self.received.put(reply)
             self.received.put(None)
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
@@ -184,7 +184,7 @@ class PrepareWorker:
         self.process.wait()
         with contextlib.suppress(queue.Full):
             self.handover.put_nowait(None)
-        with contextlib.suppress(OSError):
+        with self.writing, contextlib.suppress(OSError):
             self.chunks.close()
         while self.receiver.is_alive():  # it may wait for room in the queue
             with contextlib.suppress(queue.Empty):
@@ -195,16 +195,11 @@ class PrepareWorker:
         # inputs (a pipe, a socket), and it is a daemon thread
 
 
-def _put(stream: IO[bytes], message: Any) -> None:
-    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.flush()
-
-
 def _serve(chunks: IO[bytes], replies: IO[bytes]) -> None:
-    registry = pickle.load(chunks)
-    _put(replies, "ready")
-    preparer = Preparer(registry, pickle.load(chunks))
-    while (message := pickle.load(chunks)) is not None:
+    registry = receive(chunks)
+    send(replies, "ready")
+    preparer = Preparer(registry, receive(chunks))
+    while (message := receive(chunks)) is not None:
         first, inputs = message
         reply: Reply = []
         for index, raw in enumerate(inputs, first):
@@ -215,17 +210,15 @@ def _serve(chunks: IO[bytes], replies: IO[bytes]) -> None:
                 reply.append(Preparer.wire(preparer(index, raw)))
             except LedgerError as error:
                 reply.append((index, error))
-        _put(replies, reply)
-    _put(replies, None)
+        send(replies, reply)
+    send(replies, None)
 
 
 def main() -> None:
     """The worker's entry point. It owns its process, so it collects garbage as
-    seldom as the import command does (cli/_write.py); stdout carries the replies,
-    so anything else goes to stderr."""
+    seldom as the import command does (cli/_write.py)."""
     gc.freeze()
     gc.set_threshold(200_000, 50, 100)
-    chunks, replies = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr
+    chunks, replies = worker_pipes()
     with contextlib.suppress(EOFError, BrokenPipeError):  # the appender is gone: nothing to do
         _serve(chunks, replies)

@@ -5,6 +5,7 @@ and failures on either side reported as they are without it."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pickle
@@ -345,3 +346,29 @@ def test_inputs_that_cannot_be_pickled_get_the_outcomes_one_process_gives(
     assert reports[0] == reports[1]
     assert [kind for _, kind, *_ in reports[1][30:32]] == ["accepted", "rejected"]
     assert _stored(tmp_path / "two.db") == _stored(tmp_path / "one.db")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs job control signals")
+def test_an_import_stopped_and_continued_many_times_imports_every_line(tmp_path: Path) -> None:
+    """Ctrl-Z and fg: a signal that interrupts a write into a full pipe part-way
+    leaves a partial write, which must not cost the stream a byte."""
+    events = history(1500, 4)
+    source = write_jsonl(tmp_path / "events.jsonl", events)
+    db = tmp_path / "ledger.db"
+    process = subprocess.Popen(
+        [CLI, "import", str(source), "--db", str(db), "--json", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGSTOP)
+            time.sleep(0.005)
+            os.killpg(process.pid, signal.SIGCONT)
+    out, err = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    assert process.returncode == 0, err
+    assert orjson.loads(out)["accepted"] == len(events)
+    assert_whole(db, events)
