@@ -1,6 +1,5 @@
 """Pickled messages between a process and a worker it started: the import's
-prepare worker (_prepare_worker.py) and the rebuild's workers
-(projections/_parallel.py).
+prepare worker (_prepare_worker.py).
 
 A worker is a fresh interpreter, not a fork: a fork would copy SQLite
 connections, their locks and this process's threads. It imports what this

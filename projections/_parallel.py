@@ -7,12 +7,11 @@ and its workers take ranges from one dispenser until none are left, each writing
 its rows into `views_next` in its own short transactions. Derived views and the
 swap stay in the rebuilding process, after every range is written.
 
-A worker is a fresh interpreter running `main()` below, not a fork
-(ledger/_pipe.py): an SQLite connection, and SQLite's per-process lock
-bookkeeping, must not cross a fork, so each worker opens the store itself. Not
-multiprocessing's spawn either: that re-imports the caller's main module in the
-worker, which breaks any script that calls `rebuild()` without an
-`if __name__ == "__main__"` guard. The worker talks
+A worker is a fresh interpreter running `main()` below, not a fork: an SQLite
+connection, and SQLite's per-process lock bookkeeping, must not cross a fork, so
+each worker opens the store itself. Not multiprocessing's spawn either: that
+re-imports the caller's main module in the worker, which breaks any script that
+calls `rebuild()` without an `if __name__ == "__main__"` guard. The worker talks
 to the rebuilding process over its stdin and stdout (pickles: a job, then
 requests for ranges, progress, and its result or error), served there by one
 thread per worker. A worker needs about half a second to start; the dispenser
@@ -24,13 +23,13 @@ import contextlib
 import os
 import pickle
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
 from ledger import ModelRegistry, StatusChanged, StoreError, open_store
-from ledger._pipe import receive, send, spawn, worker_pipes
 
 if TYPE_CHECKING:
     from ._projector import ViewName, ViewProjector
@@ -216,14 +215,21 @@ class _Worker:
         self.done = False
         self.reported = threading.Event()
         self.thread: threading.Thread | None = None
-        self.process = spawn("from projections._parallel import main; main()")
+        # the worker imports what this process can, wherever its directory is
+        path = os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from projections._parallel import main; main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": path},
+        )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests: IO[bytes] = self.process.stdout
         self.replies: IO[bytes] = self.process.stdin
 
     def start(self, job: Job) -> None:
         try:
-            send(self.replies, job)
+            _put(self.replies, job)
         except (OSError, pickle.PicklingError) as exc:
             raise StoreError(f"cannot hand the rebuild to a worker: {exc}") from None
         self.thread = threading.Thread(target=self._serve, name="rebuild worker", daemon=True)
@@ -232,9 +238,9 @@ class _Worker:
     def _serve(self) -> None:
         try:
             while True:
-                kind, value = receive(self.requests)
+                kind, value = pickle.load(self.requests)
                 if kind == "next":
-                    send(self.replies, self.dispenser.take())
+                    _put(self.replies, self.dispenser.take())
                 elif kind == "scanned":
                     self.tally.count(value - self.scanned)
                     self.scanned = value
@@ -242,7 +248,7 @@ class _Worker:
                     self.own = value
                     self.reported.set()
                 elif kind == "derive":
-                    send(self.replies, self.derived.take())
+                    _put(self.replies, self.derived.take())
                 else:
                     self.error = value
                     self.done = True
@@ -294,6 +300,18 @@ class _Worker:
         self.requests.close()
 
 
+def _put(stream: IO[bytes], message: object) -> None:
+    """One message of the protocol, in either direction, written with `os.write`
+    until every byte is in the pipe: a signal that cuts a write into a full pipe
+    short (Ctrl-Z, then fg) made the buffered writer lose bytes. ledger/_pipe.py
+    does the same for the prepare worker; projections use only the ledger's
+    public API, so these few lines are not shared."""
+    data = memoryview(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    fd = stream.fileno()
+    while data:
+        data = data[os.write(fd, data) :]
+
+
 def _exits(process: subprocess.Popen[bytes], seconds: float = 2.0) -> bool:
     try:
         process.wait(timeout=seconds)
@@ -308,12 +326,12 @@ def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
     for the rebuilding process to raise)."""
     from ._projector import ViewProjector
 
-    def tell(kind: str, value: Any) -> None:
-        send(replies, (kind, value))
+    def send(kind: str, value: Any) -> None:
+        _put(replies, (kind, value))
 
     def ask(kind: str) -> Any:
-        tell(kind, None)
-        return receive(requests)
+        send(kind, None)
+        return pickle.load(requests)
 
     def ranges() -> Iterator[Range]:
         while (piece := ask("next")) is not None:
@@ -330,22 +348,24 @@ def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
                         "a rebuild worker opened a store this rebuild has not claimed "
                         "(moved or replaced meanwhile, or another rebuild started)"
                     )
-            tally = Tally(lambda done: tell("scanned", done))  # running totals
+            tally = Tally(lambda done: send("scanned", done))  # running totals
             own = projector.build_ranges(job.upto, job.selected, ranges(), tally)
-            tell("written", own)
+            send("written", own)
             while (derived := ask("derive")) is not None:
                 projector.build_derived(derived)
         finally:
             store.close()
-        tell("done", None)
+        send("done", None)
     except BaseException as exc:  # every failure goes to the rebuilding process
         try:
-            tell("done", exc)
+            send("done", exc)
         except Exception:  # an error that cannot be pickled
-            tell("done", StoreError(f"a rebuild worker failed: {exc!r}"))
+            send("done", StoreError(f"a rebuild worker failed: {exc!r}"))
 
 
 def main() -> None:
-    """A worker process's entry point."""
-    requests, replies = worker_pipes()
-    _work(receive(requests), requests, replies)
+    """A worker process's entry point: the protocol owns stdout, so anything else
+    the worker prints goes to stderr."""
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+    _work(pickle.load(requests), requests, replies)

@@ -1,5 +1,6 @@
-"""Messages between a process and its workers (ledger/_pipe.py) arrive whole and
-in order, whatever interrupts the writer."""
+"""Messages between a process and its workers (ledger/_pipe.py for the prepare
+worker, projections/_parallel.py for the rebuild's) arrive whole and in order,
+whatever interrupts the writer."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ import pytest
 from ledger._pipe import receive, spawn
 
 MESSAGES = 400
-SENDER = (
-    "from ledger._pipe import send, worker_pipes\n"
-    "_, replies = worker_pipes()\n"
-    f"for i in range({MESSAGES}):\n"
-    "    send(replies, (i, bytes([i % 256]) * 40_000))\n"
-)
+WRITERS = {
+    "prepare worker": "from ledger._pipe import send",
+    "rebuild worker": "from projections._parallel import _put as send",
+}
+
+
+def _sender(writer: str) -> str:
+    return (
+        f"import sys\n{WRITERS[writer]}\n"
+        "replies = sys.stdout.buffer\n"
+        f"for i in range({MESSAGES}):\n"
+        "    send(replies, (i, bytes([i % 256]) * 40_000))\n"
+    )
 
 
 def _stop_and_continue(process: subprocess.Popen[bytes], done: threading.Event) -> None:
@@ -31,10 +39,13 @@ def _stop_and_continue(process: subprocess.Popen[bytes], done: threading.Event) 
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs job control signals")
-def test_messages_written_by_a_worker_stopped_and_continued_arrive_whole_and_in_order() -> None:
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_messages_written_by_a_worker_stopped_and_continued_arrive_whole_and_in_order(
+    writer: str,
+) -> None:
     """Stopping a process blocked on a full pipe and continuing it ends its write
     part-way (Ctrl-Z, then fg): the rest of the message must still follow."""
-    process = spawn(SENDER)
+    process = spawn(_sender(writer))
     assert process.stdout is not None and process.stdin is not None
     process.stdin.close()
     done = threading.Event()
