@@ -6,16 +6,16 @@ rest (the rules, the chain, the inserts and the views) must run in order in the
 writing process. So a long append hands its inputs to a worker in chunks and
 places what comes back while the worker prepares the next chunk.
 
-The worker is a fresh interpreter, as the rebuild's workers are (_pipe.py). It
+The worker is a fresh interpreter (_pipe.py), as the rebuild's workers are. It
 reads chunks from its stdin and writes one reply per chunk to its stdout, both
-pickles. One thread of the appending process feeds it and another
-reads its replies as they come: one thread doing both could block on a full
-pipe while the worker blocks on the other, and replies left in the pipe while
-the appender commits a batch stall the worker (docs/performance.md). The pipe's
-small buffer keeps the feeder a chunk or two ahead, the reply queue's bound the
-worker. The worker holds no state that matters: if it
-dies, the append stops with a StoreError, and every batch committed before
-stays committed, as with any interrupted append."""
+pickles. One thread of the appending process feeds it and another reads its
+replies as they come: one thread doing both could block on a full pipe while the
+worker blocks on the other, and replies left in the pipe while the appender
+commits a batch stall the worker (docs/performance.md). The pipe's small buffer
+keeps the feeder a chunk or two ahead, the reply queue's bound the worker. The
+worker holds no state that matters: if it dies, the append stops with a
+StoreError, and every batch committed before stays committed, as with any
+interrupted append."""
 
 from __future__ import annotations
 
