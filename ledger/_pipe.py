@@ -39,8 +39,11 @@ def send(pipe: IO[bytes], message: object) -> None:
 
 
 def write(pipe: IO[bytes], message: bytes) -> None:
-    """A message pickled whole before its first byte is written, so that one
-    that cannot be pickled leaves nothing half-written in the pipe."""
+    """Every byte of `message`, however many `os.write` calls it takes. Callers
+    pickle a message whole first, so one that cannot be pickled writes nothing.
+    The pipe's own buffer is flushed first (it is empty unless something wrote
+    through it), so the stream keeps its order."""
+    pipe.flush()
     data = memoryview(message)
     fd = pipe.fileno()
     while data:

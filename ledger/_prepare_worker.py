@@ -23,6 +23,7 @@ import contextlib
 import gc
 import pickle
 import queue
+import subprocess
 import threading
 from collections.abc import Iterator
 from itertools import islice
@@ -169,11 +170,14 @@ class PrepareWorker:
             self.received.put(self._stopped(exc))
 
     def _stopped(self, cause: BaseException) -> StoreError:
-        code = self.process.poll()
-        if code is None and not isinstance(cause, EOFError):
+        """A reply cut short by the worker's death is unreadable too, so only a
+        worker still running a moment later sent a bad one."""
+        try:
+            code = self.process.wait(timeout=None if isinstance(cause, EOFError) else 2)
+        except subprocess.TimeoutExpired:
             return StoreError(f"the prepare worker sent an unreadable reply: {cause!r}")
         return StoreError(
-            f"the prepare worker stopped (exit code {self.process.wait()}); the batches "
+            f"the prepare worker stopped (exit code {code}); the batches "
             "committed before it stopped stay committed, and importing the same input "
             "again skips them as duplicates"
         )
@@ -184,7 +188,9 @@ class PrepareWorker:
         self.process.wait()
         with contextlib.suppress(queue.Full):
             self.handover.put_nowait(None)
-        with self.writing, contextlib.suppress(OSError):
+        # the worker is gone, so a feeder blocked writing into a full pipe has
+        # failed with EPIPE and let go of the lock
+        with self.writing:
             self.chunks.close()
         while self.receiver.is_alive():  # it may wait for room in the queue
             with contextlib.suppress(queue.Empty):

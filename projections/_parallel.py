@@ -19,7 +19,6 @@ hands ranges to whoever is free, so that start-up delays only the worker."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import subprocess
@@ -293,10 +292,7 @@ class _Worker:
         self.process.wait()
         if self.thread is not None:
             self.thread.join()
-        # a reply still buffered for a worker that died cannot be delivered; closing
-        # the pipe would raise BrokenPipeError over the error that says why it died
-        with contextlib.suppress(OSError):
-            self.replies.close()
+        self.replies.close()
         self.requests.close()
 
 
@@ -307,6 +303,7 @@ def _put(stream: IO[bytes], message: object) -> None:
     does the same for the prepare worker; projections use only the ledger's
     public API, so these few lines are not shared."""
     data = memoryview(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    stream.flush()  # empty unless something wrote through the buffer: keeps the order
     fd = stream.fileno()
     while data:
         data = data[os.write(fd, data) :]
