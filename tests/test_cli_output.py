@@ -5,16 +5,24 @@ an example in every command's help, and shell completion."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import subprocess
+import threading
+import time
 from pathlib import Path
 
+import orjson
 import pytest
+from _attack import CLI, history
 from typer.testing import CliRunner, Result
 
 from cli import app
 from cli.docgen import command_paths, help_text
-from ledger import build_demo
+from ledger import Ledger, build_demo
 
 COLOUR = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-7]|9[0-7]|38;[25];[\d;]+)m")
 PLAIN = {"NO_COLOR": None, "FORCE_COLOR": None, "PY_COLORS": None, "STATUS_LEDGER_DB": None}
@@ -137,3 +145,45 @@ def test_completion_completes_command_names() -> None:
         },
     )
     assert result.stdout.split() == ["history"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs job control signals")
+def test_json_piped_to_a_slow_reader_arrives_whole_when_the_command_is_stopped_and_continued(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-Z and fg while `list --json` fills a pipe: the output must not come
+    out short (it did, with exit code 0)."""
+    db = tmp_path / "ledger.db"
+    with Ledger.open(db) as ledger:
+        ledger.append([orjson.dumps(e) for e in history(800, 4)])
+    command = [CLI, "list", "lightning", "work", "--json", "--db", str(db)]
+    expected = subprocess.run(command, capture_output=True, check=True).stdout
+    assert len(expected) > 100_000  # larger than a pipe holds
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, start_new_session=True)
+    assert process.stdout is not None
+    done = threading.Event()
+
+    def stop_and_continue() -> None:
+        while not done.is_set():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGSTOP)
+                time.sleep(0.003)
+                os.killpg(process.pid, signal.SIGCONT)
+            time.sleep(0.01)
+
+    signals = threading.Thread(target=stop_and_continue)
+    signals.start()
+    received = bytearray()
+    try:
+        while chunk := os.read(process.stdout.fileno(), 16_384):
+            received += chunk
+            time.sleep(0.005)
+        assert process.wait(timeout=60) == 0
+    finally:
+        done.set()
+        signals.join()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGCONT)
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert bytes(received) == expected
