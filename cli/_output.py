@@ -3,6 +3,7 @@ system's own status colours; none when not a terminal or with NO_COLOR)."""
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ledger import ModelRegistry
+from ledger import ModelRegistry, write_whole
 
 # Piped output is read by tools and people alike: never cut or squash a column to
 # an imagined 80-column screen, let each table take the width its content needs.
@@ -53,21 +54,14 @@ def print_jsonl(rows: Iterable[Any]) -> None:
 
 
 def _emit(data: bytes | bytearray) -> None:
-    """Every byte, however many `os.write` calls it takes. Stopping and continuing
-    the command (Ctrl-Z, then fg) cuts a write into a full pipe short, and a
-    write larger than its buffer through CPython 3.11's `sys.stdout` then lost
-    the rest: `list --json | slow-reader` ended 64 KB-aligned, short by up to half
-    its 2 MB, with exit code 0. Where stdout is no file (a test's captured
-    output) it is written as text."""
-    sys.stdout.flush()
+    """Every byte, even when the command is stopped and continued (Ctrl-Z, then
+    fg) while a pipe is full: through `sys.stdout`, `list --json | slow-reader`
+    ended short with exit code 0 (`ledger.write_whole`). Where stdout is no file
+    (a test's captured output) it is written as text."""
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        write_whole(sys.stdout, data)
+    except io.UnsupportedOperation:
         sys.stdout.write(data.decode())
-        return
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def status_text(registry: ModelRegistry, model: str, type_name: str, status: str) -> Text:

@@ -41,6 +41,7 @@ from ._history import HistoryEntry
 from ._identity import stream_key
 from ._ledger import Ledger, ViewService, open_store
 from ._outcome import AppendReport, Outcome
+from ._pipe import write_whole
 from ._registry import ModelRegistry
 from ._replayreport import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
 from ._revalidate import rejected_events
@@ -113,4 +114,5 @@ __all__ = [
     "statuses_repr",
     "stream_key",
     "to_epoch",
+    "write_whole",
 ]

@@ -1,17 +1,20 @@
-"""Pickled messages between a process and a worker it started: the import's
-prepare worker (_prepare_worker.py).
+"""Pickled messages between a process and a worker it started (the import's
+prepare worker, _prepare_worker.py), and `write_whole`, which every writer into
+a pipe uses: these messages, the rebuild's (projections/_parallel.py) and the
+command line's JSON output (cli/_output.py).
 
 A worker is a fresh interpreter, not a fork: a fork would copy SQLite
 connections, their locks and this process's threads. It imports what this
 process imports, wherever its directory is.
 
-A message is written with `os.write` until every byte is in the pipe. A signal
+Bytes are written with `os.write` until every one is in the pipe. A signal
 that interrupts a write into a full pipe part-way, as stopping and continuing
 a process does (Ctrl-Z, then fg), makes the write return the bytes it wrote;
 through CPython 3.11's buffered writer the stream then lost bytes (4 to 12 KB
-of 53 MB, in each of two runs stopped 80 times; none written this way), the
+of 53 MB, in each of two runs stopped 80 times; none written this way): the
 reader found no pickle where the next one should begin, and an import hung or
-failed. Reading through the buffered reader was not affected."""
+failed; `list --json | slow-reader` ended short with exit code 0. Reading
+through the buffered reader was not affected."""
 
 from __future__ import annotations
 
@@ -35,19 +38,21 @@ def spawn(entry: str) -> subprocess.Popen[bytes]:
 
 
 def send(pipe: IO[bytes], message: object) -> None:
-    write(pipe, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    """Pickled whole before its first byte is written, so that a message that
+    cannot be pickled writes nothing."""
+    write_whole(pipe, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def write(pipe: IO[bytes], message: bytes) -> None:
-    """Every byte of `message`, however many `os.write` calls it takes. Callers
-    pickle a message whole first, so one that cannot be pickled writes nothing.
-    The pipe's own buffer is flushed first (it is empty unless something wrote
-    through it), so the stream keeps its order."""
-    pipe.flush()
-    data = memoryview(message)
-    fd = pipe.fileno()
-    while data:
-        data = data[os.write(fd, data) :]
+def write_whole(stream: IO[Any], data: bytes | bytearray) -> None:
+    """Every byte of `data` into the file under `stream`, however many `os.write`
+    calls it takes. The stream's own buffer is flushed first (it is empty unless
+    something wrote through it), so the output keeps its order. A stream with no
+    file under it raises io.UnsupportedOperation before anything is written."""
+    stream.flush()
+    fd = stream.fileno()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def receive(pipe: IO[bytes]) -> Any:

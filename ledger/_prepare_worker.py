@@ -30,7 +30,7 @@ from itertools import islice
 from typing import IO
 
 from ._errors import LedgerError, StoreError
-from ._pipe import receive, send, spawn, worker_pipes, write
+from ._pipe import receive, send, spawn, worker_pipes, write_whole
 from ._prepare import Prepared, Preparer, RawInput, Wire
 from ._registry import ModelRegistry
 
@@ -134,7 +134,7 @@ class PrepareWorker:
         to its file descriptor, whose number the system may give to another file
         once it is closed."""
         with self.writing:
-            write(self.chunks, message)
+            write_whole(self.chunks, message)
 
     def _here(self, index: int) -> Result:
         try:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
-from ledger import ModelRegistry, StatusChanged, StoreError, open_store
+from ledger import ModelRegistry, StatusChanged, StoreError, open_store, write_whole
 
 if TYPE_CHECKING:
     from ._projector import ViewName, ViewProjector
@@ -297,16 +297,9 @@ class _Worker:
 
 
 def _put(stream: IO[bytes], message: object) -> None:
-    """One message of the protocol, in either direction, written with `os.write`
-    until every byte is in the pipe: a signal that cuts a write into a full pipe
-    short (Ctrl-Z, then fg) made the buffered writer lose bytes. ledger/_pipe.py
-    does the same for the prepare worker; projections use only the ledger's
-    public API, so these few lines are not shared."""
-    data = memoryview(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-    stream.flush()  # empty unless something wrote through the buffer: keeps the order
-    fd = stream.fileno()
-    while data:
-        data = data[os.write(fd, data) :]
+    """One message of the protocol, in either direction, written whole even when
+    a signal cuts a write into a full pipe short (`ledger.write_whole`)."""
+    write_whole(stream, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _exits(process: subprocess.Popen[bytes], seconds: float = 2.0) -> bool:
