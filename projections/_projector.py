@@ -251,7 +251,10 @@ class ViewProjector:
     ) -> int:
         """Build fresh views beside the live ones, then swap them in one transaction.
         Readers see the old views until the swap; a crash leaves them untouched.
-        `workers` processes share the scan (None: as many as pay off, see _parallel)."""
+        `workers` processes share the scan (None: as many as pay off, see _parallel).
+        Returns how many events the views now stand on: the chain head's seq, not
+        the highest notification id, which on PostgreSQL has gaps where a
+        transaction was rolled back (a killed import)."""
         selected = self._closure(views)
         self.claim = uuid.uuid4().hex
         with self.store.write() as txn:
@@ -264,9 +267,10 @@ class ViewProjector:
             table.create_table(txn.cursor, table.NEXT, indexes=False)
         with self.store.read() as txn:
             upto = txn.max_notification_id()
-            count = worker_count(self, workers, upto)
+            total = txn.head().seq  # the events up to `upto`, gaps or not
+            count = worker_count(self, workers, total)
             bounds = txn.stream_bounds(upto, range_cuts(count))
-        self._build(upto, bounds, selected, progress, count)
+        self._build(upto, total, bounds, selected, progress, count)
         with self.store.write() as txn:
             self._still_ours(txn)
             while True:
@@ -279,7 +283,7 @@ class ViewProjector:
             if selected is None and upto > txn.max_tracking_id(TRACKING):
                 txn.set_tracking(TRACKING, upto)
             txn.cursor.execute("DELETE FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
-        return upto
+            return txn.head().seq
 
     def holds_claim(self, txn: Transaction) -> bool:
         txn.cursor.execute("SELECT value FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
@@ -306,6 +310,7 @@ class ViewProjector:
     def _build(
         self,
         upto: int,
+        total: int,
         bounds: list[str],
         selected: set[ViewName] | None,
         progress: Progress | None,
@@ -320,7 +325,7 @@ class ViewProjector:
             nonlocal reported
             reported = done
             if progress:
-                progress(done, upto)
+                progress(done, total)
 
         tally = Tally(report)
         if workers > 1:
@@ -329,8 +334,8 @@ class ViewProjector:
             own = self.build_ranges(upto, selected, ranges, tally)
             for job in self.derived_jobs(selected, own):
                 self.build_derived(job)
-        if progress and reported != upto:
-            progress(upto, upto)
+        if progress and reported != total:
+            progress(total, total)
 
     def build_ranges(
         self,

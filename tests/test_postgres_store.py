@@ -5,6 +5,7 @@ projection worker is checked on both backends."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -129,3 +130,31 @@ def test_follow_applies_each_event_once_and_stops_when_asked(ledger_url: str) ->
         assert not worker.is_alive()
         assert applied == [300]
         assert len(worker_ledger.list("uipath", "job")) == 300
+
+
+def test_rebuild_counts_events_not_notification_ids_after_rolled_back_transactions(
+    pg_url: str,
+) -> None:
+    """A killed import leaves gaps in PostgreSQL's notification ids (its sequence is
+    not rolled back); rebuild reported the highest id (95,023) as the event count
+    (90,023)."""
+    jobs = [
+        {"model": "uipath", "type": "job", "id": f"j-{i}", "status": "Pending", "occurred_at": i}
+        for i in range(1_700_000_000, 1_700_000_010)
+    ]
+    with Ledger.open(pg_url) as ledger:
+        ledger.append(jobs[:5])
+        with psycopg.connect(pg_url) as conn, conn.transaction(force_rollback=True):
+            conn.execute(
+                "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+                "SELECT 'gap-' || n, 1, 't', '\\x7b7d'::bytea FROM generate_series(1, 40) AS n"
+            )
+        ledger.append(jobs[5:])
+        with ledger.store.read() as txn:
+            assert txn.max_notification_id() == 50
+        totals: list[int] = []
+        assert ledger.rebuild(progress=lambda done, total: totals.append(total)) == 10
+        assert set(totals) == {10}
+    result = run("rebuild", "--json", db=pg_url)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["events"] == 10
