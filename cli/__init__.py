@@ -2,9 +2,11 @@
 
 from . import _demo, _read, _replay, _views, _write  # noqa: F401  (commands register on import)
 from ._app import app
+from ._checkpoint import checkpoint_app
 from ._models import models_app
 from ._serve import tokens_app
 
+app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(models_app, name="models")
 app.add_typer(tokens_app, name="tokens")
 

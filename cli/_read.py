@@ -228,22 +228,59 @@ def export(
 
 
 @app.command()
-def verify(db: DbOption = None, json: JsonOption = False) -> None:
-    """Check the whole hash chain; exit 1 and name the first broken seq.
+def verify(
+    views: Annotated[
+        bool,
+        typer.Option(
+            "--views",
+            help="Also compare the views with a rebuild (in a scratch store) and list "
+            "the differing rows.",
+        ),
+    ] = False,
+    against: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--against",
+            help="A checkpoint file, or a store holding checkpoints (`checkpoint "
+            "--to-store`), that the ledger must still extend. Repeatable.",
+        ),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            help="The key the checkpoints must be signed with (KEYFILE.pub or KEYFILE).",
+        ),
+    ] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Check every event, idempotency key and the chain head; exit 1 and name the
+    first broken seq and a code.
 
-    Any event edited or deleted behind the ledger's back breaks the chain.
+    Any event edited or deleted behind the ledger's back breaks the chain; a
+    consistent rewrite of the tail is caught only against a checkpoint (--against).
+    On SQLite the file's own structure is checked too (corrupt_store).
 
-    Example: status-ledger verify
+    Example: status-ledger verify --against checkpoints.jsonl --public-key ledger.key.pub
     """
     with opened(db) as ledger, reported():
-        report = ledger.verify()
+        report = ledger.verify(views=views, against=against or (), public_key=public_key)
     if json:
         print_json(report.model_dump())
-    elif report.ok:
-        console().print(f"chain intact: {report.events} events, head {report.head_hash[:16]}")
     else:
-        console().print(
-            f"chain BROKEN at seq {report.first_broken_seq}: {report.problem}", markup=False
-        )
+        out = console()
+        if report.ok:
+            extra = f", {report.checkpoints} checkpoints extended" if report.checkpoints else ""
+            extra += ", views match a rebuild" if report.views is not None else ""
+            out.print(f"chain intact: {report.events} events, head {report.head_hash[:16]}{extra}")
+        else:
+            where = "" if report.first_broken_seq is None else f" at seq {report.first_broken_seq}"
+            out.print(f"chain BROKEN{where}: {report.code}: {report.problem}", markup=False)
+        for diff in report.view_differences:
+            fields = ", ".join(c.field for c in diff.changes)
+            parent = f" in {diff.parent}" if diff.parent else ""
+            fields = f" ({fields})" if fields else ""
+            out.print(f"  {diff.view} {diff.id}{parent}: {diff.kind}{fields}", markup=False)
     if not report.ok:
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ Start with `Ledger.open(PATH_OR_URL)` (a context manager); docs/python-api.md
 shows recording, bulk loading, reading views and handling errors.
 """
 
+from ._checkpoint import Checkpoint, generate_key
 from ._demo import DemoResult, build_demo
 from ._diagram import model_diagram
 from ._errors import (
@@ -11,11 +12,13 @@ from ._errors import (
     BadTimestamp,
     ConcurrencyConflict,
     ConnectionFailed,
+    CorruptStore,
     DerivedType,
     EntityRuleViolation,
     EventIdConflict,
     ForceWithoutReason,
     IllegalTransition,
+    InvalidCheckpoint,
     InvalidEvent,
     InvalidField,
     InvalidModel,
@@ -57,8 +60,10 @@ __all__ = [
     "AppendReport",
     "BadJson",
     "BadTimestamp",
+    "Checkpoint",
     "ConcurrencyConflict",
     "ConnectionFailed",
+    "CorruptStore",
     "Cursor",
     "DemoResult",
     "DerivedType",
@@ -71,6 +76,7 @@ __all__ = [
     "ForceWithoutReason",
     "HistoryEntry",
     "IllegalTransition",
+    "InvalidCheckpoint",
     "InvalidEvent",
     "InvalidField",
     "InvalidModel",
@@ -107,6 +113,7 @@ __all__ = [
     "WrongErrorType",
     "build_demo",
     "canonical_json",
+    "generate_key",
     "model_diagram",
     "open_store",
     "parse_cli_time",

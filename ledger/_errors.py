@@ -142,6 +142,13 @@ class NotALedger(StoreError):
     code = "not_a_ledger"
 
 
+class CorruptStore(StoreError):
+    """The database file fails SQLite's own integrity check: pages of it were
+    damaged outside SQLite (a disk, a copy, a hand), whatever the chain says."""
+
+    code = "corrupt_store"
+
+
 class NewerSchema(StoreError):
     code = "newer_schema"
 
@@ -160,6 +167,14 @@ class ConnectionFailed(StoreError):
 
 class ConcurrencyConflict(StoreError):
     code = "concurrency_conflict"
+
+
+class InvalidCheckpoint(LedgerError):
+    """A checkpoint file, line or key file cannot be read as one (not the same as a
+    checkpoint that reads fine but that the ledger no longer extends: that is a
+    `verify` finding)."""
+
+    code = "invalid_checkpoint"
 
 
 class PermissionDenied(LedgerError):

@@ -127,6 +127,7 @@ class _PostgresCursor(Cursor):
 
 class _PostgresTransaction(Transaction):
     NOTIFICATION_COLUMN = "notification_id"
+    NOTIFICATION_IDS_ARE_SEQS = False
 
     def __init__(self, store: PostgresEventStore, conn: psycopg.Connection[Any]) -> None:
         self.store = store

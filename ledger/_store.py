@@ -56,11 +56,24 @@ class Cursor(ABC):
     def fetchone(self) -> tuple[Any, ...] | None: ...
 
 
+class StoredRow(NamedTuple):
+    """Every column of one `stored_events` row, exactly as stored."""
+
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
 class Transaction(ABC):
     """One atomic unit: reads see the store as of its start plus its own writes."""
 
     cursor: Cursor
     NOTIFICATION_COLUMN: str  # eventsourcing's notification id: rowid, or a column
+    NOTIFICATION_IDS_ARE_SEQS: bool
+    """Whether an event's notification id is its seq (SQLite's rowid, set on insert)
+    or only rises with it (PostgreSQL's sequence, with gaps)."""
 
     def head(self) -> ChainHead:
         self.cursor.execute("SELECT seq, hash, recorded_at FROM ledger_head WHERE id = 1")
@@ -104,6 +117,32 @@ class Transaction(ABC):
             event.notification_id = nid
             events.append(event)
         return events
+
+    def stored_rows(self, after: int, limit: int) -> list[StoredRow]:
+        """The next `limit` rows after a notification id, every column as stored."""
+        self.cursor.execute(
+            f"SELECT {self.NOTIFICATION_COLUMN}, originator_id, originator_version, topic, state "
+            f"FROM stored_events WHERE {self.NOTIFICATION_COLUMN} > ? "
+            f"ORDER BY {self.NOTIFICATION_COLUMN} LIMIT ?",
+            (after, limit),
+        )
+        return [
+            StoredRow(n, o, v, t, s.encode() if isinstance(s, str) else bytes(s))
+            for n, o, v, t, s in self.cursor.fetchall()
+        ]
+
+    def orphan_event_ids(self, events: int) -> list[tuple[str, int]]:
+        """Idempotency keys that no event among seqs 1..`events` can own: a seq out
+        of that range, or a seq claimed by more than one key. (Only asked once the
+        walk has matched every event to its own key, so the count alone says some
+        key is extra; this names it.)"""
+        self.cursor.execute(
+            "SELECT event_id, seq FROM ledger_event_ids WHERE seq < 1 OR seq > ? "
+            "OR seq IN (SELECT seq FROM ledger_event_ids GROUP BY seq HAVING COUNT(*) > 1) "
+            "ORDER BY seq, event_id LIMIT 10",
+            (events,),
+        )
+        return [(str(e), int(s)) for e, s in self.cursor.fetchall()]
 
     @abstractmethod
     def max_notification_id(self) -> int: ...
@@ -242,6 +281,10 @@ class EventStore(ABC):
     def head(self) -> ChainHead:
         with self.read() as txn:
             return txn.head()
+
+    def check_integrity(self) -> None:  # noqa: B027  (a backend without one checks nothing)
+        """Raise CorruptStore when the database's own structures are damaged, where
+        the backend has a check affordable on every `verify` (SQLite does)."""
 
     def event_id_count(self) -> int:
         with self.read() as txn:

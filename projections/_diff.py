@@ -60,3 +60,35 @@ def diff_views(live_dump: Dump, candidate_dump: Dump) -> tuple[list[ViewSummary]
                 summary.changed += 1
                 differences.append(RowDiff(**base, kind="changed", changes=changes))
     return list(summaries.values()), differences
+
+
+STORED_COLUMNS = {"status": 4, "final": 5, "trail": 7}
+"""Columns stored beside a view's public row: `list --status` filters on `status`,
+derived views are merged from `trail`."""
+
+
+def diff_stored(live_dump: Dump, candidate_dump: Dump) -> tuple[list[ViewSummary], list[RowDiff]]:
+    """As `diff_views`, plus the stored columns a reader of the JSON does not see
+    but queries use (named `[column]`): `verify --views` vouches for every column."""
+    summaries, differences = diff_views(live_dump, candidate_dump)
+    by_view = {s.view: s for s in summaries}
+    found = {(d.view, d.parent or "", d.id): d for d in differences}
+    live = {(r[0], r[1], r[2], r[3]): r for r in live_dump}
+    candidate = {(r[0], r[1], r[2], r[3]): r for r in candidate_dump}
+    for key in sorted(live.keys() & candidate.keys()):
+        changes = [
+            FieldChange(field=f"[{name}]", live=live[key][i], candidate=candidate[key][i])
+            for name, i in STORED_COLUMNS.items()
+            if live[key][i] != candidate[key][i]
+        ]
+        if not changes:
+            continue
+        view = f"{key[0]}/{key[1]}"
+        diff = found.get((view, key[2], key[3]))
+        if diff is None:
+            by_view[view].changed += 1
+            diff = RowDiff(view=view, id=key[3], parent=key[2] or None, kind="changed")
+            differences.append(diff)
+        diff.changes += changes
+    differences.sort(key=lambda d: (d.view, d.parent or "", d.id))
+    return summaries, differences

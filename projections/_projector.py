@@ -19,10 +19,12 @@ from ledger import (
     ModelRegistry,
     ReadOnlyStore,
     ReplayReport,
+    RowDiff,
     StatusChanged,
     TimeCut,
     Transaction,
     ViewRow,
+    ViewSummary,
     stream_key,
 )
 
@@ -570,6 +572,12 @@ class ViewProjector:
         from ._replay import replay
 
         return replay(self.store, candidate, projections, scratch)
+
+    def check_views(self, scratch: Scratch) -> tuple[list[ViewSummary], list[RowDiff]]:
+        """The live views against a rebuild into a scratch store (`verify --views`)."""
+        from ._replay import check_views
+
+        return check_views(self.store, self.registry, scratch)
 
 
 def _includes(views: set[ViewName] | None, model: str, type_name: str) -> bool:

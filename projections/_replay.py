@@ -14,18 +14,21 @@ defines either
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ledger import (
     EventStore,
     ModelRegistry,
     RejectedEvent,
     ReplayReport,
+    RowDiff,
     UsageError,
+    ViewSummary,
     rejected_events,
 )
 
 from . import _table as table
-from ._diff import diff_views
+from ._diff import diff_stored, diff_views
 from ._projector import TRACKING, Scratch, ViewProjector
 
 HOOKS = ("project_entity", "derive_last_child", "derive_aggregate")
@@ -60,10 +63,7 @@ def replay(
     """Compare at the live views' own position: events they have not applied yet
     are left out on both sides (and counted as `unprojected`)."""
     factory = load_projections(projections) if projections else ViewProjector
-    with store.read() as txn:
-        upto = txn.max_tracking_id(TRACKING)
-        unprojected = txn.max_notification_id() - upto
-        live = table.dump(txn.cursor)
+    upto, unprojected, live = _live(store)
     with scratch(upto) as copy:
         projector = factory(copy, candidate)
         events = projector.rebuild()
@@ -79,6 +79,27 @@ def replay(
         differences=differences,
         rejected=rejected,
     )
+
+
+def check_views(
+    store: EventStore, registry: ModelRegistry, scratch: Scratch
+) -> tuple[list[ViewSummary], list[RowDiff]]:
+    """`verify --views`: the live views against the views the installed models and
+    code build from the same events in a scratch store; the live views are only
+    read. Events the live views have not applied yet are left out on both sides."""
+    upto, _unprojected, live = _live(store)
+    with scratch(upto) as copy:
+        projector = ViewProjector(copy, registry)
+        projector.rebuild()
+        built = projector.dump()
+    return diff_stored(live, built)
+
+
+def _live(store: EventStore) -> tuple[int, int, list[tuple[Any, ...]]]:
+    """The live views' position, the events past it, and their rows, in one snapshot."""
+    with store.read() as txn:
+        upto = txn.max_tracking_id(TRACKING)
+        return upto, txn.max_notification_id() - upto, table.dump(txn.cursor)
 
 
 def _rejected(store: EventStore, candidate: ModelRegistry, upto: int) -> list[RejectedEvent]:
