@@ -12,11 +12,7 @@ from ledger import UsageError, generate_key
 from ._app import DbOption, JsonOption, fail, opened, reported
 from ._output import console, print_json
 
-checkpoint_app = typer.Typer(
-    help="Signed checkpoints of the chain head: make one, or make a key (keygen).",
-    invoke_without_command=True,
-    no_args_is_help=False,
-)
+checkpoint_app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
 
 
 @checkpoint_app.callback()
@@ -34,11 +30,12 @@ def checkpoint(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Print a signed statement of the chain head {seq, hash, time, key id}.
+    """Print a signed checkpoint of the chain head; `keygen` makes the key.
 
-    Keep it where this database's writers cannot change it; `verify --against`
-    then proves the ledger still extends it. Run `verify` first: the head is
-    signed as it is.
+    The statement holds the head's seq and hash, the time and the key id. Keep
+    it where this database's writers cannot change it; `verify --against` then
+    proves the ledger still extends it. Run `verify` first: the head is signed
+    as it is.
 
     Example: status-ledger checkpoint --key ledger.key --append-to checkpoints.jsonl
     """

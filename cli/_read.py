@@ -271,7 +271,10 @@ def verify(
     else:
         out = console()
         if report.ok:
-            extra = f", {report.checkpoints} checkpoints extended" if report.checkpoints else ""
+            plural = "s" if report.checkpoints != 1 else ""
+            extra = (
+                f", {report.checkpoints} checkpoint{plural} extended" if report.checkpoints else ""
+            )
             extra += ", views match a rebuild" if report.views is not None else ""
             out.print(f"chain intact: {report.events} events, head {report.head_hash[:16]}{extra}")
         else:
