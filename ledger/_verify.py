@@ -119,7 +119,7 @@ class _Walk:
         self.prev = GENESIS_HASH
         self.recorded_at = ""
         self.position = 0
-        self.types: dict[tuple[str, str], EntityType | None] = {}
+        self.types: dict[tuple[Any, Any], EntityType | None] = {}
         self.pending = sorted(checkpoints, key=lambda c: c.seq)
         self.held: Checkpoint | None = None  # the last checkpoint found to hold
 
@@ -188,20 +188,21 @@ class _Walk:
                 "seq_mismatch",
                 f"expected seq {seq}, found seq {data.get('seq')}: an event is missing or moved",
             )
-        if data.get("prev_hash") != self.prev:
+        prev_hash, hash_ = data.pop("prev_hash", None), data.pop("hash", None)
+        if prev_hash != self.prev:
             raise Broken(
                 seq,
                 "prev_hash_mismatch",
                 f"seq {seq}: prev_hash does not match the previous "
                 "event's hash: an event was removed or altered",
             )
-        body = {k: v for k, v in data.items() if k not in ("prev_hash", "hash")}
-        if chain_hash(self.prev, body) != data.get("hash"):
+        if chain_hash(self.prev, data) != hash_:  # `data` without its hashes is the body
             raise Broken(
                 seq,
                 "hash_mismatch",
                 f"seq {seq}: the event's content does not match its hash: it was altered",
             )
+        data["prev_hash"], data["hash"] = prev_hash, hash_
         if canonical_json(data) != row.state:
             raise Broken(
                 seq,
@@ -210,13 +211,15 @@ class _Walk:
                 "canonical JSON of the event: they were rewritten",
             )
         self._columns(txn, row, seq, data)
-        self._checkpoint(seq, data["hash"])
+        self._checkpoint(seq, hash_)
         self.count = seq
-        self.prev = data["hash"]
+        self.prev = hash_
         self.recorded_at = str(data.get("recorded_at"))
         self.position = row.notification_id
-        content = {k: v for k, v in data.items() if k not in LEDGER_FIELDS and k != "event_id"}
-        return seq, str(data.get("event_id")), content_digest(content)
+        event_id = str(data.pop("event_id", None))
+        for name in LEDGER_FIELDS:  # what is left is the content, as the key's digest saw it
+            data.pop(name, None)
+        return seq, event_id, content_digest(data)
 
     def _columns(self, txn: Transaction, row: StoredRow, seq: int, data: dict[str, Any]) -> None:
         """The columns beside the hashed state: where the event is filed must be
@@ -252,13 +255,15 @@ class _Walk:
     def _keys(self, data: dict[str, Any]) -> tuple[str, ...]:
         """The stream key the appender gives the event's entity; for a model or type
         this ledger does not know, either key shape its fields allow."""
-        model, written, entity, parent = (data.get(k) for k in ("model", "type", "id", "parent"))
-        if not (isinstance(model, str) and isinstance(written, str) and isinstance(entity, str)):
-            return ()
+        model: Any = data.get("model")
+        written: Any = data.get("type")
+        entity, parent = data.get("id"), data.get("parent")
         et = self.types.get((model, written), _UNSET)
         if et is _UNSET:
-            et = self.types[model, written] = _entity_type(self.registry, model, written)
-        if isinstance(et, EntityType):
+            known = isinstance(model, str) and isinstance(written, str)
+            et = _entity_type(self.registry, model, written) if known else None
+            self.types[model, written] = et
+        if et is not None and isinstance(entity, str):
             return (stream_key(model, et, entity, parent),)
         shapes = [[model, written, entity]] + ([[model, written, parent, entity]] if parent else [])
         return tuple(orjson.dumps(shape).decode() for shape in shapes)
