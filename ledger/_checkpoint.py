@@ -207,8 +207,9 @@ def is_store(source: str) -> bool:
         return False
 
 
-def parse_checkpoints(lines: list[tuple[str, str]]) -> list[Checkpoint]:
-    """(where, text) pairs; blank lines are skipped."""
+def parse_checkpoints(lines: list[tuple[str, str]], source: str) -> list[Checkpoint]:
+    """(where, text) pairs; blank lines are skipped. A source without any is an
+    error, not a pass: an emptied file must not vouch for the ledger."""
     found = []
     for where, text in lines:
         if not text.strip():
@@ -217,6 +218,8 @@ def parse_checkpoints(lines: list[tuple[str, str]]) -> list[Checkpoint]:
             found.append(Checkpoint.model_validate({**orjson.loads(text), "origin": where}))
         except (orjson.JSONDecodeError, TypeError, ValidationError):
             raise InvalidCheckpoint(f"{where}: not a checkpoint statement") from None
+    if not found:
+        raise InvalidCheckpoint(f"{source} holds no checkpoints")
     return found
 
 
@@ -226,7 +229,7 @@ def read_checkpoint_file(path: str) -> list[Checkpoint]:
         text = data.decode()
     except UnicodeDecodeError:
         raise InvalidCheckpoint(f"{path}: not a checkpoint file (not UTF-8 text)") from None
-    return parse_checkpoints([(f"{path}:{n}", t) for n, t in enumerate(text.splitlines(), 1)])
+    return parse_checkpoints([(f"{path}:{n}", t) for n, t in enumerate(text.splitlines(), 1)], path)
 
 
 def stored_checkpoints(store: EventStore) -> list[Checkpoint]:
@@ -236,4 +239,4 @@ def stored_checkpoints(store: EventStore) -> list[Checkpoint]:
             lines = [str(row[0]) for row in txn.cursor.fetchall()]
     except StoreError:
         raise InvalidCheckpoint(f"{store.url} holds no checkpoints") from None
-    return parse_checkpoints([(f"{store.url}#{n}", t) for n, t in enumerate(lines, 1)])
+    return parse_checkpoints([(f"{store.url}#{n}", t) for n, t in enumerate(lines, 1)], store.url)

@@ -113,6 +113,9 @@ def verify_chain(
 
 
 class _Walk:
+    """The walk's position (last good seq, its hash and recorded_at, notification
+    id) and the checkpoints still ahead of it."""
+
     def __init__(self, registry: ModelRegistry | None, checkpoints: Sequence[Checkpoint]) -> None:
         self.registry = registry
         self.count = 0

@@ -168,7 +168,9 @@ def test_a_key_file_others_can_read_is_refused(ledger_url: str, key: Path) -> No
 
 
 @pytest.mark.parametrize(
-    "content", ["not json\n", '{"seq": 1}\n', "\x00\xff"], ids=["text", "partial", "binary"]
+    "content",
+    ["not json\n", '{"seq": 1}\n', "\x00\xff", "\n"],
+    ids=["text", "partial", "binary", "empty"],
 )
 def test_a_file_that_holds_no_checkpoints_is_invalid_checkpoint(
     ledger_url: str, tmp_path: Path, content: str
