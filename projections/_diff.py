@@ -4,6 +4,7 @@ difference is one a reader of `status --json` could see."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,13 +70,29 @@ derived views are merged from `trail`."""
 
 def diff_stored(live_dump: Dump, candidate_dump: Dump) -> tuple[list[ViewSummary], list[RowDiff]]:
     """As `diff_views`, plus the stored columns a reader of the JSON does not see
-    but queries use (named `[column]`): `verify --views` vouches for every column."""
-    summaries, differences = diff_views(live_dump, candidate_dump)
-    by_view = {s.view: s for s in summaries}
-    found = {(d.view, d.parent or "", d.id): d for d in differences}
+    but queries use (named `[column]`): `verify --views` vouches for every column.
+    Rows are first compared as stored, so only the few that differ are decoded
+    (a rebuild's rows are byte-identical to incremental ones when all is well)."""
     live = {(r[0], r[1], r[2], r[3]): r for r in live_dump}
     candidate = {(r[0], r[1], r[2], r[3]): r for r in candidate_dump}
-    for key in sorted(live.keys() & candidate.keys()):
+    differing = sorted(k for k in live.keys() | candidate.keys() if live.get(k) != candidate.get(k))
+    found, differences = diff_views(
+        [live[k] for k in differing if k in live],
+        [candidate[k] for k in differing if k in candidate],
+    )
+    by_view = {s.view: s for s in found}
+    live_rows = Counter(f"{k[0]}/{k[1]}" for k in live)
+    candidate_rows = Counter(f"{k[0]}/{k[1]}" for k in candidate)
+    summaries = []
+    for name in sorted(live_rows.keys() | candidate_rows.keys()):
+        summary = by_view.get(name) or ViewSummary(view=name, live_rows=0, candidate_rows=0)
+        summary.live_rows, summary.candidate_rows = live_rows[name], candidate_rows[name]
+        summaries.append(summary)
+    by_view = {s.view: s for s in summaries}
+    by_key = {(d.view, d.parent or "", d.id): d for d in differences}
+    for key in differing:
+        if key not in live or key not in candidate:
+            continue
         changes = [
             FieldChange(field=f"[{name}]", live=live[key][i], candidate=candidate[key][i])
             for name, i in STORED_COLUMNS.items()
@@ -84,7 +101,7 @@ def diff_stored(live_dump: Dump, candidate_dump: Dump) -> tuple[list[ViewSummary
         if not changes:
             continue
         view = f"{key[0]}/{key[1]}"
-        diff = found.get((view, key[2], key[3]))
+        diff = by_key.get((view, key[2], key[3]))
         if diff is None:
             by_view[view].changed += 1
             diff = RowDiff(view=view, id=key[3], parent=key[2] or None, kind="changed")

@@ -289,7 +289,12 @@ def test_views_that_match_a_rebuild_verify(db: str) -> None:
     code, report, text = _verify(db, "--views")
     assert code == 0 and text.startswith("chain intact: 5 events")
     assert "views match a rebuild" in text
-    assert report["views"] and report["view_differences"] == []
+    assert report["view_differences"] == []
+    views = report["views"]
+    assert isinstance(views, list)
+    assert [(v["view"], v["live_rows"], v["candidate_rows"]) for v in views] == [
+        ("uipath/job", 2, 2)
+    ]
 
 
 @pytest.mark.parametrize(
