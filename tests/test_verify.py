@@ -257,7 +257,10 @@ def test_verify_reads_a_large_store_page_by_page(ledger_url: str) -> None:
 # -- issue 22, item 6: damage to the file itself -------------------------------
 
 
-def test_bytes_flipped_in_an_index_page_are_corrupt_store(sqlite_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["views_by_status", "views", "ledger_event_ids"])
+def test_bytes_flipped_in_an_index_page_are_corrupt_store(
+    sqlite_url: str, tmp_path: Path, name: str
+) -> None:
     """A damaged index or view page is read by no chain check: the chain said
     intact. verify runs SQLite's quick_check first."""
     with Ledger.open(sqlite_url) as ledger:
@@ -265,7 +268,7 @@ def test_bytes_flipped_in_an_index_page_are_corrupt_store(sqlite_url: str, tmp_p
     with sqlite3.connect(sqlite_url) as conn:
         (page_size,) = conn.execute("PRAGMA page_size").fetchone()
         (root,) = conn.execute(
-            "SELECT rootpage FROM sqlite_master WHERE name = 'views_by_status'"
+            "SELECT rootpage FROM sqlite_master WHERE name = ?", (name,)
         ).fetchone()
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
