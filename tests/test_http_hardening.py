@@ -148,6 +148,20 @@ def test_a_request_that_never_finishes_is_closed_after_the_request_timeout(
             assert time.monotonic() - started < 3
 
 
+def test_a_kept_alive_connection_is_closed_after_its_request_limit(tmp_path: Path) -> None:
+    with (
+        Ledger.open(tmp_path / "l.db") as ledger,
+        serving(create_app(ledger), Limits(requests_per_connection=2)) as url,
+        socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5) as sock,
+    ):
+        answers = b""
+        for sent in (1, 2):
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            while answers.count(b'{"status":"ok"}') < sent:
+                answers += sock.recv(4096)
+        assert sock.recv(4096) == b""
+
+
 def test_identical_log_lines_are_collapsed_with_a_count() -> None:
     lines: list[str] = []
 
