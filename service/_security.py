@@ -68,7 +68,7 @@ def remember_csrf(request: Request, response: Response, token: str) -> None:
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
-            path="/ui",
+            path="/",  # one token for the forms of /, /docs and /ui alike
         )
 
 

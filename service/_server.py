@@ -78,8 +78,9 @@ def server_config(
         port=port,
         http=guarded_protocol(fitted),
         timeout_keep_alive=int(max(1, fitted.keep_alive)),
-        # the connection cap below holds first; this only bounds requests in flight
-        limit_concurrency=fitted.max_connections + 1,
+        # The cap on connections holds first; this bounds requests in flight, with
+        # room for connections closed by the cap but not yet gone (see BACKLOG).
+        limit_concurrency=fitted.max_connections + 3 * BACKLOG,
         h11_max_incomplete_event_size=fitted.max_head_bytes,
         backlog=BACKLOG,
         server_header=False,
