@@ -24,21 +24,36 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(min=1024, help="Largest request body accepted (413 above).")
     ] = 1 << 20,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Open connections at most (lowered to fit the file-descriptor limit); "
+            "a new one closes the oldest still sending its request.",
+        ),
+    ] = 1000,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1, help="Seconds a request may take to arrive whole; slower ones are closed."
+        ),
+    ] = 20.0,
     db: DbOption = None,
     models: ModelsDirOption = None,
 ) -> None:
-    """Serve the JSON API (OpenAPI at /docs and /openapi.json) and the audit pages
-    (/ui). Every endpoint but /health needs a token from `tokens create`.
+    """Serve the JSON API (reference at /docs, OpenAPI at /openapi.json) and the
+    audit pages (/ui). Every endpoint but /health needs a token from `tokens create`.
 
     Example: status-ledger serve --port 8080
     """
     import uvicorn
 
-    from service import create_app
+    from service import Limits, create_app, server_config
 
+    limits = Limits(max_connections=max_connections, request_timeout=request_timeout)
     with opened(db, models) as ledger, reported():
         service = create_app(ledger, max_body_bytes=max_body_bytes)
-        uvicorn.run(service, host=host, port=port, log_level="info", server_header=False)
+        uvicorn.Server(server_config(service, host=host, port=port, limits=limits)).run()
 
 
 @tokens_app.command("create")

@@ -40,7 +40,7 @@ class Appender:
     """One call's worth of appending. `workers` is 1 (this process prepares every
     input), 2 (a worker starts at once and prepares the inputs from when it is
     ready) or None (a worker starts after WORKER_AFTER inputs, when the machine
-    has a second core)."""
+    has a second core). `own_ids` is for the ledger's own writes: see Preparer."""
 
     def __init__(
         self,
@@ -49,14 +49,18 @@ class Appender:
         projector: Projector | None,
         batch_size: int = 2000,
         workers: int | None = None,
+        *,
+        own_ids: bool = False,
     ) -> None:
         self.store = store
         self.registry = registry
         self.projector = projector
         self.batch_size = batch_size
-        self.preparer = Preparer(registry)
+        self.preparer = Preparer(registry, own_ids=own_ids)
         self.streams = StreamCache()
-        if workers is None:
+        if own_ids:  # a worker's Preparer checks every id as a writer's
+            self.worker_after = None
+        elif workers is None:
             self.worker_after = WORKER_AFTER if (os.cpu_count() or 1) > 1 else None
         else:
             self.worker_after = None if workers == 1 else 0

@@ -68,10 +68,7 @@ def build_demo(path: str | os.PathLike[str] | None = None) -> DemoResult:
             result.seed_statuses_lines.append(statuses_repr(row.statuses))
         _deliver(ledger, ids(story.lightning_extra()))
         result.swept = ledger.sweep(story.SWEEP_NOW)
-        try:
-            ledger.record(**story.illegal_example())
-        except LedgerError as refused:
-            result.rejected = refused
+        result.rejected = ledger._append_own([story.illegal_example()]).outcomes[0].error
         views = ledger._service()
         before = views.dump()
         result.rebuilt_events = ledger.rebuild()
@@ -100,7 +97,7 @@ def flow_word(row: ViewRow) -> str:
 
 
 def _deliver(ledger: Ledger, events: list[dict[str, Any]]) -> None:
-    report = ledger.append(events)
+    report = ledger._append_own(events)
     for outcome in report.outcomes:
         if outcome.error is not None:
             raise outcome.error

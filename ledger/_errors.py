@@ -57,6 +57,13 @@ class InvalidField(InvalidEvent):
     code = "invalid_field"
 
 
+class ReservedEventId(InvalidField):
+    """An event_id in the ledger's own namespace (`sha256:`, `sweep:`, `demo:`)
+    that the ledger did not derive from this event (ledger/_reserved.py)."""
+
+    code = "reserved_event_id"
+
+
 class UnknownModel(InvalidEvent):
     code = "unknown_model"
 

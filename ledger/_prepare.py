@@ -21,6 +21,7 @@ from ._event import (
 from ._identity import entity_label, stream_key
 from ._legacy import legacy_status, legacy_type
 from ._registry import ModelRegistry
+from ._reserved import check_claimed_id
 from ._statusmodel import EntityType, LegacyType
 from ._timestamps import to_epoch
 
@@ -118,11 +119,20 @@ def _is_name_list(value: object) -> bool:
 class Preparer:
     """Prepares one call's inputs in order. Derived event ids count identical
     inputs within the call, so a worker that takes over part way starts from the
-    counts so far (`ordinals`)."""
+    counts so far (`ordinals`). Only the ledger's own writes (`own_ids`: the
+    demo) may give ids in its namespace that their content does not derive
+    (ledger/_reserved.py)."""
 
-    def __init__(self, registry: ModelRegistry, ordinals: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        ordinals: dict[str, int] | None = None,
+        *,
+        own_ids: bool = False,
+    ) -> None:
         self.registry = registry
         self.ordinals = {} if ordinals is None else ordinals
+        self.own_ids = own_ids
         self._types: dict[tuple[str, str], tuple[EntityType, int, LegacyType | None]] = {}
 
     def __call__(self, index: int, raw: RawInput) -> Prepared:
@@ -132,6 +142,8 @@ class Preparer:
         digest = content_digest(content)
         if event.event_id is not None:
             event_id = event.event_id
+            if not self.own_ids:
+                check_claimed_id(event_id, digest, content)
         else:
             ordinal = self.ordinals.get(digest, 0)
             self.ordinals[digest] = ordinal + 1

@@ -6,6 +6,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ._errors import LedgerError
+from ._event import content_digest, validate_input
+from ._reserved import sweep_event_id
 from ._timestamps import epoch_to_iso, parse_cli_time, to_epoch
 
 if TYPE_CHECKING:
@@ -27,24 +30,30 @@ def due_timeouts(ledger: Ledger, now: TimeArg) -> list[dict[str, Any]]:
                     entered = to_epoch(row.status.timestamp)
                     if at - entered < rule.after_seconds:
                         continue
-                    actions.append(
-                        {
-                            "model": model_name,
-                            "type": et.name,
-                            "id": row.id,
-                            **({"parent": row.parent} if row.parent else {}),
-                            "status": rule.to,
-                            "occurred_at": written,
-                            "actor": rule.actor,
-                            "reason": rule.reason,
-                            "message": f"{status} since {row.status.timestamp}",
-                            "event_id": (
-                                f"sweep:{model_name}:{et.name}:{row.id}:{status}:"
-                                f"{row.status.timestamp}"
-                            ),
-                        }
-                    )
+                    action: dict[str, Any] = {
+                        "model": model_name,
+                        "type": et.name,
+                        "id": row.id,
+                        **({"parent": row.parent} if row.parent else {}),
+                        "status": rule.to,
+                        "occurred_at": written,
+                        "actor": rule.actor,
+                        "reason": rule.reason,
+                        "message": f"{status} since {row.status.timestamp}",
+                    }
+                    actions.append(_with_event_id(action))
     return actions
+
+
+def _with_event_id(action: dict[str, Any]) -> dict[str, Any]:
+    """The action with its id in the ledger's namespace, derived from its whole
+    content as the append will see it (ledger/_reserved.py says why). An action
+    that is not a valid event keeps none: the append reports why."""
+    try:
+        digest = content_digest(validate_input(action).content())
+    except LedgerError:
+        return action
+    return {**action, "event_id": sweep_event_id(digest)}
 
 
 def _as_written(text: str) -> int | float | str:

@@ -9,6 +9,7 @@ from ledger import Ledger
 
 from . import _api, _errors, _web
 from ._auth import Context
+from ._security import SecurityHeaders
 from ._tokens import Tokens
 
 
@@ -41,6 +42,7 @@ def create_app(
         max_events=max_events,
     )
     _errors.install(app)
+    app.add_middleware(SecurityHeaders)
     app.include_router(_api.router)
     app.include_router(_web.router)
     return app

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ledger import (
     BadJson,
@@ -109,6 +110,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _disconnected(request: Request, exc: Exception) -> JSONResponse:
+    """A client that hangs up before its body is all in is a bad request, not a
+    server failure: one line in the log, no traceback (the answer reaches no one)."""
+    client = request.client.host if request.client else "a client"
+    log.info(
+        "%s disconnected before sending the whole request body of %s %s (400)",
+        client,
+        request.method,
+        request.url.path,
+    )
+    return JSONResponse(
+        {"code": "client_disconnected", "message": "the client closed the connection mid-body"},
+        400,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse(
@@ -121,4 +138,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LedgerError, _ledger_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _disconnected)
     app.add_exception_handler(Exception, _unexpected)

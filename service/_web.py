@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -22,6 +21,8 @@ from ._api import read_body
 from ._auth import COOKIE, Context, Ctx, browser_principal
 from ._display import chip, entity_url, late_seqs, utc_text
 from ._errors import Unauthenticated, error_response, http_status
+from ._openapi_page import operations
+from ._security import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from ._tokens import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -38,17 +39,22 @@ templates = Environment(
 templates.globals.update(entity_url=entity_url, utc_text=utc_text)
 
 
-def _page(name: str, http: int = 200, **values: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(**values), status_code=http)
+def _page(request: Request, name: str, http: int = 200, **values: Any) -> HTMLResponse:
+    """A page; its forms that post carry the browser's CSRF token (_security.py)."""
+    token = csrf_token(request)
+    html = templates.get_template(name).render(csrf_field=CSRF_FIELD, csrf=token, **values)
+    answer = HTMLResponse(html, status_code=http)
+    remember_csrf(request, answer, token)
+    return answer
 
 
 def _login(request: Request, problem: str | None = None) -> HTMLResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return _page("login.html", 401, next=target, problem=problem, principal=None)
+    return _page(request, "login.html", 401, next=target, problem=problem, principal=None)
 
 
-def _error(error: LedgerError, principal: Principal) -> HTMLResponse:
-    return _page("error.html", http_status(error), error=error, principal=principal)
+def _error(request: Request, error: LedgerError, principal: Principal) -> HTMLResponse:
+    return _page(request, "error.html", http_status(error), error=error, principal=principal)
 
 
 @router.get("/")
@@ -69,16 +75,26 @@ def openapi(request: Request, ctx: Ctx) -> JSONResponse:
 
 @router.get("/docs")
 def docs(request: Request, ctx: Ctx) -> Response:
-    if browser_principal(request, ctx) is None:
+    """The API reference, rendered here from the OpenAPI description: no script
+    and nothing fetched from a CDN, so it works offline and under the CSP."""
+    principal = browser_principal(request, ctx)
+    if principal is None:
         return _login(request)
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Status Ledger API")
+    schema = request.app.openapi()
+    return _page(
+        request,
+        "docs.html",
+        principal=principal,
+        info=schema["info"],
+        operations=operations(schema),
+    )
 
 
 @router.get("/ui/login")
 def login_form(request: Request, ctx: Ctx) -> Response:
     if browser_principal(request, ctx) is not None:
         return RedirectResponse("/ui", status_code=303)
-    return _page("login.html", 401, next="/ui", problem=None, principal=None)
+    return _page(request, "login.html", 401, next="/ui", problem=None, principal=None)
 
 
 @router.post("/ui/login")
@@ -88,9 +104,19 @@ async def login(request: Request, ctx: Ctx) -> Response:
     target = (form.get("next") or ["/ui"])[0]
     if not target.startswith(("/ui", "/docs")) or target.startswith("/ui/login"):
         target = "/ui"
+    if not csrf_ok(request, form):
+        return _page(
+            request,
+            "login.html",
+            403,
+            next=target,
+            problem="This form is not this site's own or has expired; log in again.",
+            principal=None,
+        )
     principal = ctx.tokens.authenticate(token) if token else None
     if principal is None:
         return _page(
+            request,
             "login.html",
             401,
             next=target,
@@ -110,7 +136,10 @@ async def login(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/ui/logout")
-def logout() -> RedirectResponse:
+async def logout(request: Request) -> Response:
+    form = parse_qs((await read_body(request, LOGIN_BODY_LIMIT)).decode("utf-8", "replace"))
+    if not csrf_ok(request, form):
+        return RedirectResponse("/ui", status_code=303)
     answer = RedirectResponse("/ui", status_code=303)
     answer.delete_cookie(COOKIE, path="/")
     return answer
@@ -130,7 +159,7 @@ def search(
     try:
         found = _find(ctx, query) if _PRINTABLE.match(query) else []
     except LedgerError as error:
-        return _error(error, principal)
+        return _error(request, error, principal)
     if len(found) == 1:
         only = found[0]
         return RedirectResponse(entity_url(only.model, only.type, only.id, only.parent), 303)
@@ -138,6 +167,7 @@ def search(
         (m.name, t.name, t.derived is not None) for m in registry.values() for t in m.types.values()
     ]
     return _page(
+        request,
         "search.html",
         principal=principal,
         q=query,
@@ -186,8 +216,9 @@ def browse(
         rows = ctx.ledger.list(model, type, status=status or None, limit=PAGE_SIZE, offset=offset)
         et = ctx.ledger.registry.entity_type(model, type, for_writing=False)
     except LedgerError as error:
-        return _error(error, principal)
+        return _error(request, error, principal)
     return _page(
+        request,
         "browse.html",
         principal=principal,
         model=model,
@@ -218,7 +249,7 @@ def entity(
     ledger = ctx.ledger
     as_of, known_at = as_of or None, known_at or None
     if not _PRINTABLE.match(id):
-        return _error(NotFound(f"no {model} {type} {id!r}"), principal)
+        return _error(request, NotFound(f"no {model} {type} {id!r}"), principal)
     try:
         row = ledger.status(model, type, id, parent=parent or None, as_of=as_of, known_at=known_at)
         entries = ledger.history(model, type, id, parent=row.parent, as_of=as_of, known_at=known_at)
@@ -229,11 +260,12 @@ def entity(
             else []
         )
     except LedgerError as error:
-        return _error(error, principal)
+        return _error(request, error, principal)
     registry = ledger.registry
     parent_type = et.parent.type if et.parent else None
     extras = {k: v for k, v in (row.model_extra or {}).items() if v not in (None, [], {})}
     return _page(
+        request,
         "entity.html",
         principal=principal,
         row=row,

@@ -1,6 +1,7 @@
 """A real uvicorn serving an app on a free loopback port, in a thread of the test
-process, so that HTTP tests go through sockets, headers and chunked bodies like a
-client in production would."""
+process, with the configuration `status-ledger serve` uses, so that HTTP tests go
+through sockets, headers, chunked bodies and limits like a client in production
+would."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from typing import Any
 
 import uvicorn
 
+from service import Limits, server_config
+
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
+def serving(app: Any, limits: Limits | None = None) -> Iterator[str]:
     """Yield the base URL while the server runs; stop it on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    config = server_config(app, host="127.0.0.1", port=port, limits=limits, log_level="warning")
+    config.lifespan = "off"
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -473,3 +473,21 @@ def test_the_service_uses_only_the_public_ledger_api() -> None:
     assert {m for m in imported if m.split(".")[0] in ("ledger", "projections", "cli")} == {
         "ledger"
     }
+
+
+def test_a_writer_cannot_pre_claim_the_id_of_a_future_sweep(stored: Api) -> None:
+    job = {"model": "uipath", "type": "job", "id": "j-1"}
+    steps = [("Pending", "10:00"), ("Running", "10:01"), ("Terminating", "10:02")]
+    stored.post(
+        "/events",
+        json=[{**job, "status": s, "occurred_at": f"2024-05-01T{t}:00Z"} for s, t in steps],
+    )
+    now = {"now": "2024-05-02T11:00:00Z"}
+    planned = stored.post("/sweep", role="admin", params={**now, "dry_run": "true"}).json()
+    sweep_id = planned["actions"][0]["event_id"]
+    squat = {**job, "id": "j-2", "status": "Pending", "occurred_at": 0, "event_id": sweep_id}
+    response = stored.post("/events", json=squat)
+    assert response.status_code == 422
+    assert response.json()["outcomes"][0]["error"]["code"] == "reserved_event_id"
+    done = stored.post("/sweep", role="admin", params=now).json()["actions"]
+    assert [(a["event_id"], a["result"]) for a in done] == [(sweep_id, "accepted")]

@@ -108,11 +108,19 @@ def stored_site(ledger: Ledger) -> Iterator[Site]:
         yield served
 
 
+def post_login(client: httpx.Client, token: str, next: str = "/ui") -> httpx.Response:
+    """Post the login form as a browser does: the form first, with its CSRF token."""
+    form = client.get("/ui/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None, form.text
+    return client.post("/ui/login", data={"token": token, "next": next, "csrf": csrf[1]})
+
+
 @contextmanager
 def _login(site: Site) -> Iterator[httpx.Client]:
     """A client logged in the way a browser is: through the form, then the cookie."""
     with httpx.Client(base_url=site.url, timeout=30, follow_redirects=True) as client:
-        answer = client.post("/ui/login", data={"token": site.token, "next": "/ui"})
+        answer = post_login(client, site.token)
         assert answer.status_code == 200
         yield client
 
@@ -141,16 +149,16 @@ def test_a_page_without_a_login_asks_for_a_token_with_401(site: Site) -> None:
 
 
 def test_a_wrong_token_is_refused_and_sets_no_cookie(site: Site) -> None:
-    answer = httpx.post(f"{site.url}/ui/login", data={"token": "slt_guess", "next": "/ui"})
+    with httpx.Client(base_url=site.url) as client:
+        answer = post_login(client, "slt_guess")
     assert answer.status_code == 401
     assert "unknown or revoked" in answer.text
-    assert "set-cookie" not in answer.headers
+    assert "status_ledger_token" not in answer.headers.get("set-cookie", "")
 
 
 def test_logging_in_sets_an_httponly_strict_cookie_and_returns_to_the_page(site: Site) -> None:
-    answer = httpx.post(
-        f"{site.url}/ui/login", data={"token": site.token, "next": "/ui/openfn/work_order/wo-demo"}
-    )
+    with httpx.Client(base_url=site.url) as client:
+        answer = post_login(client, site.token, "/ui/openfn/work_order/wo-demo")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/ui/openfn/work_order/wo-demo"
     cookie = answer.headers["set-cookie"].lower()
@@ -158,9 +166,8 @@ def test_logging_in_sets_an_httponly_strict_cookie_and_returns_to_the_page(site:
 
 
 def test_login_never_redirects_off_the_site(site: Site) -> None:
-    answer = httpx.post(
-        f"{site.url}/ui/login", data={"token": site.token, "next": "https://evil.example/"}
-    )
+    with httpx.Client(base_url=site.url) as client:
+        answer = post_login(client, site.token, "https://evil.example/")
     assert answer.headers["location"] == "/ui"
 
 
