@@ -7,6 +7,7 @@ import io
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ledger import ModelRegistry, write_whole
+from ledger import ModelRegistry, display_time, write_whole
 
 # Piped output is read by tools and people alike: never cut or squash a column to
 # an imagined 80-column screen, let each table take the width its content needs.
@@ -73,14 +74,28 @@ def status_text(registry: ModelRegistry, model: str, type_name: str, status: str
     return Text(status, style=colour or "")
 
 
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column. `drop` ranks the columns a narrow terminal leaves out,
+    highest first (0: always shown); `wrap` lets free text (reasons, actors)
+    fold over lines where statuses, times, counts and digests never do."""
+
+    name: str
+    drop: int = 0
+    wrap: bool = False
+
+
 # On a narrow terminal nothing is cut off with an ellipsis (an audit must show
-# every character): as many short columns (ids, statuses, timestamps) as fit are
-# kept whole, narrowest first, and the other columns wrap.
+# every character) and no status or time is split over lines: columns are left
+# out, least useful first (the caption names them), before any short value
+# wraps. Only text longer than KEEP_WHOLE (a long id, a message) folds.
 KEEP_WHOLE = 32
-MIN_WRAPPED = 8
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def table(
+    title: str | None, columns: Sequence[Column | str], rows: Iterable[Sequence[Any]]
+) -> None:
+    specs = [c if isinstance(c, Column) else Column(c) for c in columns]
     cells = [
         [
             cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
@@ -88,29 +103,43 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
         ]
         for row in rows
     ]
-    widest = [
-        max([len(name), *(row[i].cell_len for row in cells)]) for i, name in enumerate(columns)
-    ]
+    widest = [max([len(c.name), *(row[i].cell_len for row in cells)]) for i, c in enumerate(specs)]
     out = console()
-    available = out.width - 1 - 3 * len(columns)
-    need = sum(min(w, MIN_WRAPPED) for w in widest)
-    whole: set[int] = set()
-    for i in sorted(range(len(columns)), key=lambda i: widest[i]):
-        extra = widest[i] - min(widest[i], MIN_WRAPPED)
-        if widest[i] > KEEP_WHOLE or need + extra > available:
-            break
-        need += extra
-        whole.add(i)
-    grid = Table(title=title, title_justify="left", show_lines=False)
-    for i, name in enumerate(columns):
-        if i in whole:
-            grid.add_column(name, no_wrap=True, min_width=widest[i])
+    shown = _fitting(specs, widest, out.width)
+    hidden = [c.name for i, c in enumerate(specs) if i not in shown]
+    caption = (
+        f"hidden at {out.width} columns: {', '.join(hidden)} (wider terminal or --json shows all)"
+        if hidden
+        else None
+    )
+    grid = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for i in shown:
+        spec = specs[i]
+        if widest[i] <= KEEP_WHOLE and not spec.wrap:
+            grid.add_column(spec.name, no_wrap=True, min_width=widest[i])
         else:
-            grid.add_column(name, overflow="fold")
+            grid.add_column(spec.name, overflow="fold")
     for row in cells:
-        grid.add_row(*row)
+        grid.add_row(*(row[i] for i in shown))
     out.print(grid)
 
 
+def _fitting(specs: Sequence[Column], widest: Sequence[int], width: int) -> list[int]:
+    """The columns that fit `width` whole (free text at up to KEEP_WHOLE),
+    leaving out the highest `drop` ranks first."""
+    shown = list(range(len(specs)))
+    droppable = sorted((i for i, c in enumerate(specs) if c.drop), key=lambda i: -specs[i].drop)
+
+    def need() -> int:
+        return 1 + sum(3 + min(widest[i], KEEP_WHOLE) for i in shown)
+
+    for i in droppable:
+        if need() <= width:
+            break
+        shown.remove(i)
+    return shown
+
+
 def when(value: Any) -> str:
-    return "" if value is None else str(value)
+    """Every time a person reads, in one form (`ledger.display_time`)."""
+    return "" if value is None else display_time(value)

@@ -11,10 +11,11 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from ledger import Outcome, UsageError
+from ledger import ForceWithoutReason, Outcome, UsageError, short_digest
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, fail, opened, reported
-from ._output import console, print_json, table
+from ._complete import complete_model, complete_type, complete_written_status
+from ._output import console, print_json, table, when
 
 
 @app.command()
@@ -37,10 +38,20 @@ def init(db: DbOption = None, json: JsonOption = False) -> None:
 
 @app.command()
 def record(
-    model: Annotated[str, typer.Option(help="Status model, e.g. openfn.")],
-    type: Annotated[str, typer.Option("--type", help="Entity type, e.g. run.")],
+    model: Annotated[
+        str, typer.Option(help="Status model, e.g. openfn.", autocompletion=complete_model)
+    ],
+    type: Annotated[
+        str, typer.Option("--type", help="Entity type, e.g. run.", autocompletion=complete_type)
+    ],
     id: Annotated[str, typer.Option("--id", help="Entity id.")],
-    status: Annotated[str, typer.Option(help="Status name (case-insensitive, aliases allowed).")],
+    status: Annotated[
+        str,
+        typer.Option(
+            help="Status name (case-insensitive, aliases allowed).",
+            autocompletion=complete_written_status,
+        ),
+    ],
     occurred_at: Annotated[str, typer.Option(help="RFC 3339 time or epoch seconds.")],
     parent: Annotated[str | None, typer.Option(help="Work order / workflow id.")] = None,
     execution: Annotated[str | None, typer.Option(help="Lightning execution id.")] = None,
@@ -52,7 +63,8 @@ def record(
     event_id: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
     attributes: Annotated[str | None, typer.Option(help="JSON object kept verbatim.")] = None,
     force: Annotated[
-        bool, typer.Option(help="Record a transition the model forbids (needs --reason).")
+        bool,
+        typer.Option("--force", help="Record a transition the model forbids (needs --reason)."),
     ] = False,
     db: DbOption = None,
     models: ModelsDirOption = None,
@@ -82,12 +94,20 @@ def record(
         except orjson.JSONDecodeError:
             raise fail(UsageError("--attributes must be a JSON object")) from None
     with opened(db, models) as ledger, reported():
-        outcome = ledger.record(**event)
+        try:
+            outcome = ledger.record(**event)
+        except ForceWithoutReason:
+            raise fail(
+                ForceWithoutReason("--force needs --reason: say why the model is overridden")
+            ) from None
     if json:
         print_json(outcome.to_dict())
     else:
         word = "recorded" if outcome.kind == "accepted" else "duplicate of"
-        console().print(f"{word} seq {outcome.seq} ({outcome.event_id})")
+        console().print(
+            f"{word} seq {outcome.seq}, event id {short_digest(outcome.event_id or '')}",
+            markup=False,
+        )
 
 
 def _timestamp(text: str) -> int | float | str:
@@ -229,7 +249,7 @@ def sweep(
         "would append" if dry_run else "appended",
         ["model", "type", "id", "status", "reason", "occurred_at"],
         [
-            [a["model"], a["type"], a["id"], a["status"], a["reason"], a["occurred_at"]]
+            [a["model"], a["type"], a["id"], a["status"], a["reason"], when(a["occurred_at"])]
             for a in actions
         ],
     )
