@@ -11,11 +11,12 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from ledger import ForceWithoutReason, Outcome, UsageError, short_digest
+from ledger import ForceWithoutReason, LedgerError, Outcome, UsageError, short_digest
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, fail, opened, reported
 from ._complete import complete_model, complete_type, complete_written_status
 from ._output import console, print_json, table, when
+from ._progress import ImportProgress
 
 
 @app.command()
@@ -177,15 +178,20 @@ def import_(
             )
 
     _fewer_collections()
+    progress = ImportProgress(keep, show=not json)
+    stopped: LedgerError | None = None
     try:
-        with opened(db, models) as ledger, reported():
-            report = ledger.append(
-                numbered(),
-                batch_size=batch_size,
-                on_outcome=keep,
-                keep_outcomes=False,
-                workers=workers,
-            )
+        with opened(db, models) as ledger, progress:
+            try:
+                ledger.append(
+                    numbered(),
+                    batch_size=batch_size,
+                    on_outcome=progress,
+                    keep_outcomes=False,
+                    workers=workers,
+                )
+            except LedgerError as error:
+                stopped = error
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -195,12 +201,17 @@ def import_(
             for item in failures:
                 out.write(orjson.dumps(item) + b"\n")
     if json:
-        print_json(report.counts())
-    else:
-        console().print(
-            f"accepted {report.accepted}, duplicates {report.duplicates}, "
-            f"rejected {report.rejected}"
+        print_json(
+            {**progress.counts(), "stopped": stopped.to_dict()}
+            if stopped is not None
+            else progress.counts()
         )
+    else:
+        counted = (
+            f"accepted {progress.accepted}, duplicates {progress.duplicates}, "
+            f"rejected {progress.rejected}"
+        )
+        console().print(counted if stopped is None else f"stopped early: {counted}")
         err = console(stderr=True)
         for item in failures[:10]:
             err.print(f"line {item['line']}: {item['code']}: {item['message']}", markup=False)
@@ -208,7 +219,15 @@ def import_(
             err.print(
                 f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")
             )
-    if report.rejected:
+        if stopped is not None:
+            err.print(
+                f"{progress.committed} events were committed before the import stopped; "
+                "importing the same file again skips them as duplicates",
+                markup=False,
+            )
+    if stopped is not None:
+        raise fail(stopped)
+    if progress.rejected:
         raise typer.Exit(1)
 
 

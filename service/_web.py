@@ -184,7 +184,7 @@ def browse(
         return _login(request)
     try:
         rows = ctx.ledger.list(model, type, status=status or None, limit=PAGE_SIZE, offset=offset)
-        et = ctx.ledger.registry.entity_type(model, type, for_writing=False)
+        statuses = ctx.ledger.registry.view_statuses(model, type)
     except LedgerError as error:
         return _error(error, principal)
     return _page(
@@ -196,7 +196,7 @@ def browse(
         rows=rows,
         offset=offset,
         page=PAGE_SIZE,
-        statuses=et.statuses,
+        statuses=statuses,
         chips=_chips(ctx.ledger.registry, rows),
     )
 

@@ -1,7 +1,9 @@
 """The audit pages: a person logs in with a token, finds a work order, and reads
 its runs and every transition with occurred and recorded time, actor, reason and
-the forced and late flags. The browser test drives Debian's chromium and keeps a
-screenshot for the docs."""
+the forced and late flags. The browser test drives Debian's chromium and takes a
+screenshot: into the test's temporary directory, so that running the tests
+never changes the checkout, and into docs/images only when
+`python -m cli.docgen --screenshots` asks for it (SCREENSHOTS_ENV)."""
 
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ from _server import serving
 from ledger import Ledger
 from service import Tokens, create_app
 
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "images" / "timeline.png"
+SCREENSHOTS_ENV = "STATUS_LEDGER_SCREENSHOTS"
+DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "timeline.png"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -239,7 +241,23 @@ def _chromium_or_skip() -> None:
         pytest.skip("chromium is not installed (apt-get install -y chromium); CI installs it")
 
 
-def test_a_browser_shows_the_timeline_of_a_work_order(site: Site) -> None:
+def screenshot_path(tmp_path: Path) -> Path:
+    """Where the timeline screenshot goes: the directory SCREENSHOTS_ENV names
+    (docs/images, for the docs command), else the test's own temporary one."""
+    return Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path) / "timeline.png"
+
+
+def test_the_screenshot_goes_to_a_temporary_directory_unless_the_docs_ask_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Running the tests rewrote the tracked docs/images/timeline.png (issue 23)."""
+    monkeypatch.delenv(SCREENSHOTS_ENV, raising=False)
+    assert screenshot_path(tmp_path) == tmp_path / "timeline.png"
+    monkeypatch.setenv(SCREENSHOTS_ENV, "docs/images")
+    assert screenshot_path(tmp_path) == Path("docs/images/timeline.png")
+
+
+def test_a_browser_shows_the_timeline_of_a_work_order(site: Site, tmp_path: Path) -> None:
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
@@ -263,8 +281,12 @@ def test_a_browser_shows_the_timeline_of_a_work_order(site: Site) -> None:
             assert "alice" in forced.inner_text()
             assert "output verified by hand" in forced.inner_text()
             assert page.locator("table.timeline .badge.late").count() == 1
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            screenshot = screenshot_path(tmp_path)
+            tracked = DOCS_SCREENSHOT.read_bytes()
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert screenshot.stat().st_size > 10_000
+            if screenshot != DOCS_SCREENSHOT:
+                assert DOCS_SCREENSHOT.read_bytes() == tracked
             page.click("a >> text=run-2")
             page.wait_for_selector("table.timeline")
             assert "run-2" in page.inner_text("h1") and "FORCED" in page.inner_text("h1")
