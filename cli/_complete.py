@@ -66,7 +66,7 @@ def _registry(ctx: typer.Context) -> ModelRegistry:
 
 
 def _matching(names: list[str] | tuple[str, ...], incomplete: str) -> list[str]:
-    return [n for n in names if n.casefold().startswith(incomplete.casefold())]
+    return [n for n in names if n.startswith(incomplete)]
 
 
 def complete_model(ctx: typer.Context, incomplete: str) -> list[str]:
