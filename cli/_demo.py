@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ledger import DemoResult, Ledger, ViewRow, build_demo
+from ledger import DemoResult, Ledger, ViewRow, build_demo, short_digest
 
 from ._app import JsonOption, app, reported
-from ._output import console, print_json, status_text, table
+from ._output import console, print_json, status_text, table, when
 
 VIEWS = [
     ("openfn", "work_order"),
@@ -99,7 +99,7 @@ def _tour(ledger: Ledger, result: DemoResult) -> None:
     if result.verify.ok:
         out.print(
             f"verify: chain intact: {result.verify.events} events, "
-            f"head {result.verify.head_hash[:16]}",
+            f"head hash {short_digest(result.verify.head_hash)}",
             markup=False,
         )
     else:
@@ -123,7 +123,7 @@ def _view_table(ledger: Ledger, model: str, type_name: str) -> None:
             r.id,
             r.parent,
             status_text(registry, model, type_name, r.status.status),
-            r.status.timestamp,
+            when(r.status.timestamp),
             r.status.reason,
             r.status.count,
             _detail(r),
@@ -178,7 +178,7 @@ def _audit(ledger: Ledger, out: Console, result: DemoResult) -> None:
                 _as_written(
                     status_text(ledger.registry, e.model, e.type, e.status), e.written_status
                 ),
-                e.occurred_at,
+                when(e.occurred_at),
                 e.actor,
                 e.reason,
                 "FORCED" if e.forced else "",
@@ -223,7 +223,7 @@ def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
         out,
         f"4. What did we know, and when? Work order {work_order}",
         f"Its first run failed; the retry's events were delivered after "
-        f"{result.known_before_late}, and one of them (`started`) arrived after its "
+        f"{when(result.known_before_late)}, and one of them (`started`) arrived after its "
         "own Success: a late event, placed where it occurred.",
     )
     questions: Sequence[tuple[str, str, dict[str, str]]] = [
@@ -247,7 +247,7 @@ def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
                 question,
                 flag,
                 status_text(ledger.registry, "openfn", "work_order", row.status.status),
-                row.status.timestamp,
+                when(row.status.timestamp),
                 row.transitions,
             ]
         )
