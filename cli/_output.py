@@ -107,12 +107,7 @@ def table(
     out = console()
     shown = _fitting(specs, widest, out.width)
     hidden = [c.name for i, c in enumerate(specs) if i not in shown]
-    caption = (
-        f"hidden at {out.width} columns: {', '.join(hidden)} (wider terminal or --json shows all)"
-        if hidden
-        else None
-    )
-    grid = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    grid = Table(title=title, title_justify="left")
     for i in shown:
         spec = specs[i]
         if widest[i] <= KEEP_WHOLE and not spec.wrap:
@@ -122,22 +117,18 @@ def table(
     for row in cells:
         grid.add_row(*(row[i] for i in shown))
     out.print(grid)
+    if hidden:
+        out.print(f"hidden to fit {out.width} columns: {', '.join(hidden)}; --json shows all")
 
 
 def _fitting(specs: Sequence[Column], widest: Sequence[int], width: int) -> list[int]:
-    """The columns that fit `width` whole (free text at up to KEEP_WHOLE),
-    leaving out the highest `drop` ranks first."""
-    shown = list(range(len(specs)))
-    droppable = sorted((i for i, c in enumerate(specs) if c.drop), key=lambda i: -specs[i].drop)
-
-    def need() -> int:
-        return 1 + sum(3 + min(widest[i], KEEP_WHOLE) for i in shown)
-
-    for i in droppable:
-        if need() <= width:
-            break
-        shown.remove(i)
-    return shown
+    """The columns that fit `width` whole (free text at up to KEEP_WHOLE): those
+    never dropped, then each other one that still fits, lowest `drop` first."""
+    shown = [i for i, c in enumerate(specs) if not c.drop]
+    for i in sorted((i for i, c in enumerate(specs) if c.drop), key=lambda i: specs[i].drop):
+        if 1 + sum(3 + min(widest[j], KEEP_WHOLE) for j in [*shown, i]) <= width:
+            shown.append(i)
+    return sorted(shown)
 
 
 def when(value: Any) -> str:

@@ -423,8 +423,8 @@ def _status_names(args: list[str]) -> set[str]:
 
 def test_a_narrow_history_names_the_columns_it_left_out(demo: str) -> None:
     narrow, _ = on_terminal("history", "openfn", "work_order", "wo-1003", "--db", demo)
-    assert "hidden at 80 columns: " in narrow
-    assert "recorded_at" in narrow.split("hidden at 80 columns: ")[1]
+    assert "hidden to fit 80 columns: " in narrow
+    assert "recorded_at" in narrow.split("hidden to fit 80 columns: ")[1]
     wide, _ = on_terminal("history", "openfn", "work_order", "wo-1003", "--db", demo, columns=200)
     assert "hidden" not in wide
     assert "recorded_at" in wide
