@@ -473,3 +473,35 @@ def test_the_service_uses_only_the_public_ledger_api() -> None:
     assert {m for m in imported if m.split(".")[0] in ("ledger", "projections", "cli")} == {
         "ledger"
     }
+
+
+# -- filters and pages (issue 23) ----------------------------------------------
+
+
+def test_a_mistyped_status_filter_is_unknown_status_with_the_allowed_names(api: Api) -> None:
+    """`?status=Sucess` answered 200 with no items, read as "no such runs"."""
+    api.seed()
+    answer = api.get("/views/openfn/run", params={"status": "Sucess"})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["code"] == "unknown_status"
+    assert "Success" in body["allowed"] and "Sucess" in body["message"]
+
+
+def test_an_alias_is_accepted_in_a_status_filter(api: Api) -> None:
+    api.seed()
+    aliased = api.get("/views/openfn/run", params={"status": "claimed"}).json()["items"]
+    named = api.get("/views/openfn/run", params={"status": "Running"}).json()["items"]
+    assert aliased == named
+
+
+def test_keyset_pages_walk_every_row_once(api: Api) -> None:
+    api.seed()
+    first = api.get("/views/openfn/run", params={"limit": 1}).json()
+    assert [r["id"] for r in first["items"]] == ["run-1"]
+    rest = api.get("/views/openfn/run", params={"limit": 1, "after": first["next_after"]}).json()
+    assert [r["id"] for r in rest["items"]] == ["run-2"]
+    last = api.get("/views/openfn/run", params={"limit": 1, "after": rest["next_after"]}).json()
+    assert last["items"] == [] and last["next_after"] is None
+    bad = api.get("/views/openfn/run", params={"after": "nonsense"})
+    assert bad.status_code == 400 and bad.json()["code"] == "usage_error"

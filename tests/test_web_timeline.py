@@ -228,6 +228,22 @@ def test_an_unknown_entity_page_is_404_with_its_code(browser: httpx.Client) -> N
     assert "not_found" in answer.text
 
 
+def test_a_mistyped_status_filter_on_the_browse_page_names_the_known_statuses(
+    browser: httpx.Client,
+) -> None:
+    """`?status=Sucess` showed an empty page, read as "no such runs" (issue 23)."""
+    answer = browser.get("/ui/openfn/run", params={"status": "Sucess"})
+    assert answer.status_code == 422
+    assert "unknown_status" in answer.text and "Success" in answer.text
+    aliased = browser.get("/ui/openfn/run", params={"status": "claimed"})
+    assert aliased.status_code == 200
+
+
+def test_the_work_order_browse_page_offers_its_runs_statuses(browser: httpx.Client) -> None:
+    html = browser.get("/ui/openfn/work_order").text
+    assert "<option>Success</option>" in html and "<option>Failed</option>" in html
+
+
 def test_control_characters_find_nothing_rather_than_fail(stored_browser: httpx.Client) -> None:
     search = stored_browser.get("/ui", params={"q": "run-2\x00"})
     assert search.status_code == 200 and "No entity has the id" in search.text
