@@ -211,19 +211,19 @@ def import_(
             f"accepted {progress.accepted}, duplicates {progress.duplicates}, "
             f"rejected {progress.rejected}"
         )
-        console().print(counted if stopped is None else f"stopped early: {counted}")
+        console().print(
+            counted
+            if stopped is None
+            else f"stopped early: {counted}; {progress.committed} events were committed "
+            "(importing the same file again skips them as duplicates)",
+            markup=False,
+        )
         err = console(stderr=True)
         for item in failures[:10]:
             err.print(f"line {item['line']}: {item['code']}: {item['message']}", markup=False)
         if len(failures) > 10:
             err.print(
                 f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")
-            )
-        if stopped is not None:
-            err.print(
-                f"{progress.committed} events were committed before the import stopped; "
-                "importing the same file again skips them as duplicates",
-                markup=False,
             )
     if stopped is not None:
         raise fail(stopped)

@@ -116,8 +116,8 @@ def select(
     after: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows in (parent, id) order; `after` is the key of the row before the page."""
-    where, params = _where(model, type_name, status, parent, after)
-    sql = f"SELECT row FROM {LIVE} WHERE {where} ORDER BY parent, id"
+    sql, params = _filtered(f"SELECT row FROM {LIVE}", model, type_name, status, parent, after)
+    sql += " ORDER BY parent, id"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
@@ -134,20 +134,22 @@ def count(
     parent: str | None = None,
     after: tuple[str, str] | None = None,
 ) -> int:
-    where, params = _where(model, type_name, status, parent, after)
-    cursor.execute(f"SELECT COUNT(*) FROM {LIVE} WHERE {where}", params)
+    sql, params = _filtered(f"SELECT COUNT(*) FROM {LIVE}", model, type_name, status, parent, after)
+    cursor.execute(sql, params)
     found = cursor.fetchone()
     return int(found[0]) if found else 0
 
 
-def _where(
+def _filtered(
+    head: str,
     model: str,
     type_name: str,
     status: str | None,
     parent: str | None,
     after: tuple[str, str] | None,
 ) -> tuple[str, list[Any]]:
-    sql = "model = ? AND type = ?"
+    """`head` and the WHERE clause of the filters, every value a parameter."""
+    sql = head + " WHERE model = ? AND type = ?"
     params: list[Any] = [model, type_name]
     if status is not None:
         sql += " AND status = ?"
