@@ -16,11 +16,19 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ledger import LedgerError, ModelRegistry, NotFound, UsageError, ViewRow
+from ledger import (
+    LedgerError,
+    ModelRegistry,
+    NotFound,
+    UsageError,
+    ViewRow,
+    display_time,
+    short_digest,
+)
 
 from ._api import read_body
 from ._auth import COOKIE, Context, Ctx, browser_principal
-from ._display import chip, entity_url, late_seqs, utc_text
+from ._display import chip, entity_url, late_seqs
 from ._errors import Unauthenticated, error_response, http_status
 from ._tokens import Principal
 
@@ -35,7 +43,9 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.globals.update(entity_url=entity_url, utc_text=utc_text)
+templates.globals.update(
+    entity_url=entity_url, display_time=display_time, short_digest=short_digest
+)
 
 
 def _page(name: str, http: int = 200, **values: Any) -> HTMLResponse:

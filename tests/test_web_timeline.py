@@ -244,6 +244,24 @@ def test_the_work_order_browse_page_offers_its_runs_statuses(browser: httpx.Clie
     assert "<option>Success</option>" in html and "<option>Failed</option>" in html
 
 
+def test_the_pages_show_every_time_in_rfc3339_utc_and_short_hashes(
+    site: Site, browser: httpx.Client
+) -> None:
+    """An epoch `occurred_at` was shown raw next to RFC 3339 times (issue 23)."""
+    site.ledger.record(
+        model="uipath", type="job", id="j-epoch", status="Pending", occurred_at=1740823200
+    )
+    html = browser.get("/ui/uipath/job/j-epoch").text
+    assert ">2025-03-01T10:00:00Z<" in html
+    assert ">1740823200<" not in html
+    entry = site.ledger.history("uipath", "job", "j-epoch")[0]
+    assert f">{entry.hash[:12]}<" in html
+    assert re.search(r">\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z<", html)
+    assert entry.recorded_at not in _text(html)  # microseconds are for --json
+    listed = browser.get("/ui/uipath/job").text
+    assert ">2025-03-01T10:00:00Z<" in listed
+
+
 def test_control_characters_find_nothing_rather_than_fail(stored_browser: httpx.Client) -> None:
     search = stored_browser.get("/ui", params={"q": "run-2\x00"})
     assert search.status_code == 200 and "No entity has the id" in search.text
