@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -87,9 +88,12 @@ class Column:
 
 # On a narrow terminal nothing is cut off with an ellipsis (an audit must show
 # every character) and no status or time is split over lines: columns are left
-# out, least useful first (the caption names them), before any short value
-# wraps. Only text longer than KEEP_WHOLE (a long id, a message) folds.
+# out, least useful first (a line under the table names them), before any short
+# value wraps. What still does not fit folds: free text first (`wrap`), then
+# the widest values; text longer than KEEP_WHOLE (a long id, a message) always
+# may. A cell may hold lines of its own ("--as-of\n2024-...").
 KEEP_WHOLE = 32
+MIN_FOLDED = 8
 
 
 def table(
@@ -103,22 +107,31 @@ def table(
         ]
         for row in rows
     ]
-    widest = [max([len(c.name), *(row[i].cell_len for row in cells)]) for i, c in enumerate(specs)]
+    widest = [
+        max([len(c.name), *(_widest_line(row[i]) for row in cells)]) for i, c in enumerate(specs)
+    ]
     out = console()
     shown = _fitting(specs, widest, out.width)
+    whole = _kept_whole(specs, widest, shown, out.width)
     hidden = [c.name for i, c in enumerate(specs) if i not in shown]
     grid = Table(title=title, title_justify="left")
     for i in shown:
-        spec = specs[i]
-        if widest[i] <= KEEP_WHOLE and not spec.wrap:
-            grid.add_column(spec.name, no_wrap=True, min_width=widest[i])
+        if i in whole:
+            grid.add_column(specs[i].name, no_wrap=True, min_width=widest[i])
         else:
-            grid.add_column(spec.name, overflow="fold")
+            grid.add_column(specs[i].name, overflow="fold")
     for row in cells:
         grid.add_row(*(row[i] for i in shown))
     out.print(grid)
     if hidden:
-        out.print(f"hidden to fit {out.width} columns: {', '.join(hidden)}; --json shows all")
+        out.print(
+            f"hidden to fit {out.width} columns: {', '.join(hidden)} "
+            "(a wider terminal, or piped output, shows every column)"
+        )
+
+
+def _widest_line(cell: Text) -> int:
+    return max(cell_len(line) for line in cell.plain.split("\n"))
 
 
 def _fitting(specs: Sequence[Column], widest: Sequence[int], width: int) -> list[int]:
@@ -129,6 +142,24 @@ def _fitting(specs: Sequence[Column], widest: Sequence[int], width: int) -> list
         if 1 + sum(3 + min(widest[j], KEEP_WHOLE) for j in [*shown, i]) <= width:
             shown.append(i)
     return sorted(shown)
+
+
+def _kept_whole(
+    specs: Sequence[Column], widest: Sequence[int], shown: Sequence[int], width: int
+) -> set[int]:
+    """The shown columns that never wrap: short values (statuses, times, counts,
+    digests) before free text, narrowest first, as many as the width allows
+    with every other column folded to MIN_FOLDED."""
+    available = width - 1 - 3 * len(shown)
+    need = sum(min(widest[i], MIN_FOLDED) for i in shown)
+    whole: set[int] = set()
+    for i in sorted(shown, key=lambda i: (specs[i].wrap, widest[i])):
+        extra = widest[i] - min(widest[i], MIN_FOLDED)
+        if widest[i] > KEEP_WHOLE or need + extra > available:
+            break
+        need += extra
+        whole.add(i)
+    return whole
 
 
 def when(value: Any) -> str:

@@ -415,6 +415,17 @@ def test_tables_keep_times_and_statuses_whole_on_a_narrow_terminal(
             assert whole, (word, shown)
 
 
+def test_the_demo_tour_fits_80_columns(tmp_path: Path) -> None:
+    shown, _ = on_terminal("demo", "--db", str(tmp_path / "demo.db"), columns=80)
+    tables = [line for line in shown.splitlines() if line[:1] in "┏┃┡│└"]
+    assert len(tables) > 50
+    assert all(len(line) <= 80 for line in tables)
+    for line in tables:
+        for cell in (c.strip() for c in re.split(r"[│┃]", line)):
+            if re.match(r"\d{4}-\d\d", cell):  # shown, or an option's exact value
+                assert re.fullmatch(r"[\d-]{10}T[\d:]{8}(\.\d+)?Z", cell), line
+
+
 def _status_names(args: list[str]) -> set[str]:
     from ledger import ModelRegistry
 
