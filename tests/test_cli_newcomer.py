@@ -312,6 +312,39 @@ def test_the_api_pages_with_the_same_cursor(many: str) -> None:
         assert [r.id for r in first + rest] == [r.id for r in opened.list("lightning", "work")]
 
 
+def test_keyset_pages_and_counts_agree_with_the_whole_list_on_every_backend(
+    ledger: Ledger,
+) -> None:
+    """Rows of several parents: the cursor carries (parent, id), so pages
+    continue across parents without skipping or repeating a row."""
+    from ledger import page_cursor
+
+    runs = [(f"wo-{n % 3}", f"run-{n}") for n in range(7)]
+    ledger.append(
+        {
+            "model": "openfn",
+            "type": "run",
+            "id": run,
+            "parent": parent,
+            "status": "Pending",
+            "occurred_at": "2024-05-01T10:00:00Z",
+        }
+        for parent, run in runs
+    )
+    everything = [(r.parent, r.id) for r in ledger.list("openfn", "run")]
+    assert sorted(everything) == everything == sorted(runs)
+    paged: list[tuple[str | None, str]] = []
+    after = None
+    while True:
+        page = ledger.list("openfn", "run", limit=2, after=after, status="pending")
+        paged += [(r.parent, r.id) for r in page]
+        if len(page) < 2:
+            break
+        after = page_cursor(page[-1])
+        assert ledger.count("openfn", "run", after=after) == len(runs) - len(paged)
+    assert paged == everything
+
+
 # -- 5. import progress ------------------------------------------------------------
 
 
