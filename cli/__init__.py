@@ -1,14 +1,16 @@
 """The `status-ledger` command line: a thin layer over `ledger.Ledger`."""
 
 from . import _demo, _read, _replay, _views, _write  # noqa: F401  (commands register on import)
-from ._app import app
+from ._app import PlainFlags, app
 from ._checkpoint import checkpoint_app
+from ._complete import completion
 from ._models import models_app
 from ._serve import tokens_app
 
-app.add_typer(checkpoint_app, name="checkpoint")
-app.add_typer(models_app, name="models")
-app.add_typer(tokens_app, name="tokens")
+app.command()(completion)
+app.add_typer(checkpoint_app, name="checkpoint", cls=PlainFlags)
+app.add_typer(models_app, name="models", cls=PlainFlags)
+app.add_typer(tokens_app, name="tokens", cls=PlainFlags)
 
 
 def main() -> None:

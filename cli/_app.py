@@ -8,6 +8,7 @@ import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from importlib.metadata import version
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +21,29 @@ _ClickException: type[Exception] = next(
 )
 
 
-class OneLineErrors(typer.core.TyperGroup):
+class PlainFlags(typer.core.TyperGroup):
+    """Help lists a flag (`--json`, `--force`) without a `<bool>` type, as if it
+    took a value: every command and group under this one is shown that way."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_flags(command.get_params(ctx))
+        return command
+
+    def get_params(self, ctx: Any) -> Any:
+        return _plain_flags(super().get_params(ctx))
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """An empty metavar is what Typer's help prints for the type of a flag."""
+    for param in params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    return params
+
+
+class OneLineErrors(PlainFlags):
     """Usage errors (missing argument, bad option value, unknown command) are one
     line on stderr like every other error, `Error: usage_error: ...`, exit 2."""
 
@@ -63,6 +86,7 @@ app = typer.Typer(
     help="An event-sourced, hash-chained ledger of status changes for runs, work orders, "
     "task groups, workflows and jobs.",
     no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -94,9 +118,21 @@ ModelsDirOption = Annotated[
 _state = {"debug": False}
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"status-ledger {version('status-ledger')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_show_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     _state["debug"] = debug or bool(os.environ.get("STATUS_LEDGER_DEBUG"))
 

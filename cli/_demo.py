@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ledger import DemoResult, Ledger, ViewRow, build_demo
+from ledger import DemoResult, Ledger, ViewRow, build_demo, short_digest
 
 from ._app import JsonOption, app, reported
-from ._output import console, print_json, status_text, table
+from ._output import Column, console, print_json, status_text, table, when
 
 VIEWS = [
     ("openfn", "work_order"),
@@ -99,7 +99,7 @@ def _tour(ledger: Ledger, result: DemoResult) -> None:
     if result.verify.ok:
         out.print(
             f"verify: chain intact: {result.verify.events} events, "
-            f"head {result.verify.head_hash[:16]}",
+            f"head hash {short_digest(result.verify.head_hash)}",
             markup=False,
         )
     else:
@@ -117,13 +117,21 @@ def _heading(out: Console, title: str, note: str | None = None) -> None:
 def _view_table(ledger: Ledger, model: str, type_name: str) -> None:
     rows = ledger.list(model, type_name)
     registry = ledger.registry
-    columns = ["id", "parent", "status", "since", "reason", "count", "detail"]
+    columns = [
+        Column("id"),
+        Column("parent"),
+        Column("status"),
+        Column("since"),
+        Column("reason", drop=1, wrap=True),
+        Column("count", drop=3),
+        Column("detail", drop=2, wrap=True),
+    ]
     cells = [
         [
             r.id,
             r.parent,
             status_text(registry, model, type_name, r.status.status),
-            r.status.timestamp,
+            when(r.status.timestamp),
             r.status.reason,
             r.status.count,
             _detail(r),
@@ -170,7 +178,15 @@ def _audit(ledger: Ledger, out: Console, result: DemoResult) -> None:
     entries = ledger.history("openfn", "work_order", work_order)
     table(
         None,
-        ["seq", "run", "status", "occurred_at", "actor", "reason", "forced"],
+        [
+            "seq",
+            "run",
+            "status",
+            "occurred_at",
+            Column("actor", drop=1, wrap=True),
+            Column("reason", drop=2, wrap=True),
+            "forced",
+        ],
         [
             [
                 e.seq,
@@ -178,7 +194,7 @@ def _audit(ledger: Ledger, out: Console, result: DemoResult) -> None:
                 _as_written(
                     status_text(ledger.registry, e.model, e.type, e.status), e.written_status
                 ),
-                e.occurred_at,
+                when(e.occurred_at),
                 e.actor,
                 e.reason,
                 "FORCED" if e.forced else "",
@@ -223,7 +239,7 @@ def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
         out,
         f"4. What did we know, and when? Work order {work_order}",
         f"Its first run failed; the retry's events were delivered after "
-        f"{result.known_before_late}, and one of them (`started`) arrived after its "
+        f"{when(result.known_before_late)}, and one of them (`started`) arrived after its "
         "own Success: a late event, placed where it occurred.",
     )
     questions: Sequence[tuple[str, str, dict[str, str]]] = [
@@ -245,19 +261,24 @@ def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
         rows.append(
             [
                 question,
-                flag,
+                flag.replace(" ", "\n", 1),  # the time stays on one line
                 status_text(ledger.registry, "openfn", "work_order", row.status.status),
-                row.status.timestamp,
+                when(row.status.timestamp),
                 row.transitions,
             ]
         )
-    table(None, ["question", "option", "status", "since", "transitions"], rows)
+    table(
+        None,
+        [Column("question", wrap=True), "option", "status", "since", Column("transitions", drop=1)],
+        rows,
+    )
 
 
 def _next_steps(out: Console, result: DemoResult) -> None:
     _heading(out, "Try next")
     for command in next_commands(result):
-        out.print(f"  {command}", markup=False)
+        # one line however narrow the terminal, so that it copies and pastes whole
+        out.print(f"  {command}", markup=False, soft_wrap=True)
 
 
 def next_commands(result: DemoResult) -> list[str]:

@@ -9,7 +9,8 @@ import typer
 from ledger import model_diagram
 
 from ._app import DbOption, JsonOption, ModelsDirOption, opened, reported
-from ._output import console, print_json, table
+from ._complete import complete_model
+from ._output import Column, console, print_json, table
 
 models_app = typer.Typer(help="Status models: list, show, add.", no_args_is_help=True)
 
@@ -41,7 +42,7 @@ def list_models(
 
 @models_app.command("show")
 def show_model(
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: Annotated[str, typer.Argument(help="Model name.", autocompletion=complete_model)],
     diagram: Annotated[
         str | None,
         typer.Option("--diagram", help="Print the transition diagram instead: mermaid or dot."),
@@ -64,20 +65,32 @@ def show_model(
         print_json(model.model_dump(mode="json"))
         return
     out = console()
-    out.print(f"{model.name} v{model.version}: {model.title} ({model.source})", markup=False)
+    out.print(f"{model.name} v{model.version}: {model.title}", markup=False)
     for et in model.types.values():
         if et.derived and not et.written:
             out.print(f"\n{et.name}: derived ({et.derived}) from {et.child}", markup=False)
             continue
+        aliases: dict[str, list[str]] = {}
+        for alias, target in et.aliases.items():
+            aliases.setdefault(target, []).append(alias)
         rows = [
             [
-                s if s not in et.initial else f"{s} (initial)",
-                "final" if et.is_final(s) else "",
+                s,
+                ", ".join(
+                    kind
+                    for kind, applies in (("initial", s in et.initial), ("final", et.is_final(s)))
+                    if applies
+                ),
+                ", ".join(aliases.get(s, [])),
                 ", ".join(et.allowed_after(s)) or "-",
             ]
             for s in et.writable_statuses
         ]
-        table(f"{model.name} {et.name}", ["status", "", "may move to"], rows)
+        table(
+            f"{model.name} {et.name}",
+            ["status", Column("kind", drop=1), Column("aliases", wrap=True), "may move to"],
+            rows,
+        )
 
 
 @models_app.command("add")

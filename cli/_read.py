@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from ledger import ViewRow, statuses_repr
+from ledger import ViewRow, page_cursor, short_digest, statuses_repr
 
 from ._app import (
     AsOfOption,
@@ -20,10 +21,16 @@ from ._app import (
     opened,
     reported,
 )
-from ._output import console, print_json, print_jsonl, status_text, table, when
+from ._complete import complete_model, complete_type, complete_view_status
+from ._output import Column, console, print_json, print_jsonl, status_text, table, when
 
-ModelArg = Annotated[str, typer.Argument(help="Status model, e.g. openfn.")]
-TypeArg = Annotated[str, typer.Argument(help="Entity type, e.g. run or work_order.")]
+ModelArg = Annotated[
+    str, typer.Argument(help="Status model, e.g. openfn.", autocompletion=complete_model)
+]
+TypeArg = Annotated[
+    str,
+    typer.Argument(help="Entity type, e.g. run or work_order.", autocompletion=complete_type),
+]
 IdArg = Annotated[str, typer.Argument(help="Entity id.")]
 
 
@@ -75,10 +82,10 @@ def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
         head.append(" [forced]")
     out.print(head)
     details = {
-        "since": row.status.timestamp,
+        "since": when(row.status.timestamp),
         "reason": row.status.reason,
         "message": row.status.message,
-        "first seen": row.first_seen,
+        "first seen": when(row.first_seen),
         "transitions": row.transitions,
         "last actor": row.last_actor,
     }
@@ -89,8 +96,14 @@ def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
     if with_statuses:
         table(
             None,
-            ["status", "timestamp", "reason", "message", "count"],
-            [[s.status, s.timestamp, s.reason, s.message, s.count] for s in row.statuses],
+            [
+                "status",
+                "timestamp",
+                Column("reason", drop=2, wrap=True),
+                Column("message", drop=3, wrap=True),
+                Column("count", drop=1),
+            ],
+            [[s.status, when(s.timestamp), s.reason, s.message, s.count] for s in row.statuses],
         )
 
 
@@ -103,50 +116,105 @@ def _plain(value: object) -> str:
     return str(value)
 
 
+DEFAULT_LIMIT = 100
+
+
 @app.command("list")
 def list_(
     model: ModelArg,
     type: TypeArg,
     status: Annotated[
-        str | None, typer.Option("--status", help="Only rows in this status.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only rows in this status (any case, aliases allowed).",
+            autocompletion=complete_view_status,
+        ),
     ] = None,
     parent: ParentOption = None,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most this many rows.")
+    ] = DEFAULT_LIMIT,
+    all_rows: Annotated[
+        bool, typer.Option("--all", help="Every row, however many (overrides --limit).")
+    ] = False,
+    after: Annotated[
+        str | None,
+        typer.Option(
+            "--after", help="Start after this cursor, printed with the page before (keyset)."
+        ),
+    ] = None,
     db: DbOption = None,
     models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
-    """View rows of one entity type.
+    """View rows of one entity type, in (parent, id) order, 100 at a time.
+
+    When rows are left over, stderr says how many and gives the cursor for the
+    next page (--after); stdout, table or --json, holds only the rows.
 
     Example: status-ledger list openfn run --status Failed
     """
     with opened(db, models) as ledger, reported():
         rows = ledger.list(
-            model, type, status=status, parent=parent, as_of=as_of, known_at=known_at, limit=limit
+            model,
+            type,
+            status=status,
+            parent=parent,
+            as_of=as_of,
+            known_at=known_at,
+            limit=None if all_rows else limit,
+            after=after,
         )
+        left = 0
+        if not all_rows and len(rows) == limit:
+            left = ledger.count(
+                model,
+                type,
+                status=status,
+                parent=parent,
+                as_of=as_of,
+                known_at=known_at,
+                after=page_cursor(rows[-1]),
+            )
         registry = ledger.registry
     if json:
         print_json([r.model_dump(mode="json") for r in rows])
-        return
-    table(
-        f"{model} {type} ({len(rows)})",
-        ["id", "parent", "status", "since", "reason", "count", "final", "forced"],
-        [
+    else:
+        table(
+            f"{model} {type} ({len(rows)})",
             [
-                r.id,
-                r.parent,
-                status_text(registry, model, type, r.status.status),
-                when(r.status.timestamp),
-                r.status.reason,
-                r.status.count,
-                "yes" if r.final else "",
-                "forced" if r.forced else "",
-            ]
-            for r in rows
-        ],
-    )
+                "id",
+                Column("parent", drop=2),
+                "status",
+                "since",
+                Column("reason", drop=3, wrap=True),
+                Column("count", drop=4),
+                Column("final", drop=5),
+                Column("forced", drop=1),
+            ],
+            [
+                [
+                    r.id,
+                    r.parent,
+                    status_text(registry, model, type, r.status.status),
+                    when(r.status.timestamp),
+                    r.status.reason,
+                    r.status.count,
+                    "yes" if r.final else "",
+                    "forced" if r.forced else "",
+                ]
+                for r in rows
+            ],
+        )
+    if left:
+        print(
+            f"... {left} more: --after {page_cursor(rows[-1])} for the next page, "
+            "--limit N or --all for more at once",
+            file=sys.stderr,
+        )
 
 
 @app.command()
@@ -178,26 +246,26 @@ def history(
         f"history of {model} {type} {id}",
         [
             "seq",
-            "entity",
+            Column("entity", drop=1),
             "status",
             "occurred_at",
-            "recorded_at",
-            "actor",
-            "reason",
+            Column("recorded_at", drop=3),
+            Column("actor", drop=2, wrap=True),
+            Column("reason", drop=4, wrap=True),
             "forced",
-            "hash",
+            Column("hash", drop=5),
         ],
         [
             [
                 e.seq,
                 f"{e.type} {e.id}" + (f" (as {e.written_type})" if e.written_type else ""),
                 _written(status_text(registry, e.model, e.type, e.status), e.written_status),
-                e.occurred_at,
-                e.recorded_at,
+                when(e.occurred_at),
+                when(e.recorded_at),
                 e.actor,
                 e.reason,
                 "FORCED" if e.forced else "",
-                e.hash[:12],
+                short_digest(e.hash),
             ]
             for e in entries
         ],
@@ -276,7 +344,10 @@ def verify(
                 f", {report.checkpoints} checkpoint{plural} extended" if report.checkpoints else ""
             )
             extra += ", views match a rebuild" if report.views is not None else ""
-            out.print(f"chain intact: {report.events} events, head {report.head_hash[:16]}{extra}")
+            out.print(
+                f"chain intact: {report.events} events, "
+                f"head hash {short_digest(report.head_hash)}{extra}"
+            )
         else:
             where = "" if report.first_broken_seq is None else f" at seq {report.first_broken_seq}"
             out.print(f"chain BROKEN{where}: {report.code}: {report.problem}", markup=False)

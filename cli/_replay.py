@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger import ReplayReport, RowDiff
+from ledger import ReplayReport, RowDiff, display_time
 
 from ._app import DbOption, JsonOption, app, opened, reported
 from ._output import print_json
@@ -87,7 +87,7 @@ def _print(report: ReplayReport, limit: int) -> None:
     if report.rejected:
         print("first rejected events:" if len(report.rejected) > limit else "rejected events:")
         for r in report.rejected[:limit]:
-            print(f"  seq {r.seq} {r.entity}: {r.status} at {r.occurred_at}")
+            print(f"  seq {r.seq} {r.entity}: {r.status} at {display_time(r.occurred_at)}")
             print(f"    {r.code}: {r.message.removeprefix(r.entity + ': ')}")
 
 

@@ -4,12 +4,13 @@ starts without loading a web framework."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, opened, reported
-from ._output import console, print_json, table
+from ._output import console, print_json, table, when
 
 tokens_app = typer.Typer(
     help="API tokens for the HTTP service (stored hashed in the ledger database).",
@@ -75,6 +76,12 @@ def tokens_create(
         print_json({"name": name, "role": role, "token": token})
     else:
         print(token)
+        print(
+            "Store this token now (in a secret store or password manager): it is shown only "
+            "once and cannot be recovered.\n"
+            "Send it with every request as the header 'Authorization: Bearer TOKEN'.",
+            file=sys.stderr,
+        )
 
 
 @tokens_app.command("list")
@@ -93,7 +100,7 @@ def tokens_list(db: DbOption = None, json: JsonOption = False) -> None:
     table(
         "tokens",
         ["name", "role", "created", "revoked"],
-        [[t.name, t.role, t.created_at, t.revoked_at or ""] for t in found],
+        [[t.name, t.role, when(t.created_at), when(t.revoked_at)] for t in found],
     )
 
 
@@ -114,4 +121,4 @@ def tokens_revoke(
     if json:
         print_json(info.model_dump())
     else:
-        console().print(f"token {info.name} revoked at {info.revoked_at}")
+        console().print(f"token {info.name} revoked at {when(info.revoked_at)}", markup=False)

@@ -11,10 +11,12 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from ledger import Outcome, UsageError
+from ledger import ForceWithoutReason, LedgerError, Outcome, UsageError, short_digest
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, fail, opened, reported
-from ._output import console, print_json, table
+from ._complete import complete_model, complete_type, complete_written_status
+from ._output import console, print_json, table, when
+from ._progress import ImportProgress
 
 
 @app.command()
@@ -37,10 +39,20 @@ def init(db: DbOption = None, json: JsonOption = False) -> None:
 
 @app.command()
 def record(
-    model: Annotated[str, typer.Option(help="Status model, e.g. openfn.")],
-    type: Annotated[str, typer.Option("--type", help="Entity type, e.g. run.")],
+    model: Annotated[
+        str, typer.Option(help="Status model, e.g. openfn.", autocompletion=complete_model)
+    ],
+    type: Annotated[
+        str, typer.Option("--type", help="Entity type, e.g. run.", autocompletion=complete_type)
+    ],
     id: Annotated[str, typer.Option("--id", help="Entity id.")],
-    status: Annotated[str, typer.Option(help="Status name (case-insensitive, aliases allowed).")],
+    status: Annotated[
+        str,
+        typer.Option(
+            help="Status name (case-insensitive, aliases allowed).",
+            autocompletion=complete_written_status,
+        ),
+    ],
     occurred_at: Annotated[str, typer.Option(help="RFC 3339 time or epoch seconds.")],
     parent: Annotated[str | None, typer.Option(help="Work order / workflow id.")] = None,
     execution: Annotated[str | None, typer.Option(help="Lightning execution id.")] = None,
@@ -52,7 +64,8 @@ def record(
     event_id: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
     attributes: Annotated[str | None, typer.Option(help="JSON object kept verbatim.")] = None,
     force: Annotated[
-        bool, typer.Option(help="Record a transition the model forbids (needs --reason).")
+        bool,
+        typer.Option("--force", help="Record a transition the model forbids (needs --reason)."),
     ] = False,
     db: DbOption = None,
     models: ModelsDirOption = None,
@@ -82,12 +95,20 @@ def record(
         except orjson.JSONDecodeError:
             raise fail(UsageError("--attributes must be a JSON object")) from None
     with opened(db, models) as ledger, reported():
-        outcome = ledger.record(**event)
+        try:
+            outcome = ledger.record(**event)
+        except ForceWithoutReason:
+            raise fail(
+                ForceWithoutReason("--force needs --reason: say why the model is overridden")
+            ) from None
     if json:
         print_json(outcome.to_dict())
     else:
         word = "recorded" if outcome.kind == "accepted" else "duplicate of"
-        console().print(f"{word} seq {outcome.seq} ({outcome.event_id})")
+        console().print(
+            f"{word} seq {outcome.seq}, event id {short_digest(outcome.event_id or '')}",
+            markup=False,
+        )
 
 
 def _timestamp(text: str) -> int | float | str:
@@ -157,15 +178,20 @@ def import_(
             )
 
     _fewer_collections()
+    progress = ImportProgress(keep, show=not json)
+    stopped: LedgerError | None = None
     try:
-        with opened(db, models) as ledger, reported():
-            report = ledger.append(
-                numbered(),
-                batch_size=batch_size,
-                on_outcome=keep,
-                keep_outcomes=False,
-                workers=workers,
-            )
+        with opened(db, models) as ledger, progress:
+            try:
+                ledger.append(
+                    numbered(),
+                    batch_size=batch_size,
+                    on_outcome=progress,
+                    keep_outcomes=False,
+                    workers=workers,
+                )
+            except LedgerError as error:
+                stopped = error
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -175,11 +201,22 @@ def import_(
             for item in failures:
                 out.write(orjson.dumps(item) + b"\n")
     if json:
-        print_json(report.counts())
+        print_json(
+            {**progress.counts(), "stopped": stopped.to_dict()}
+            if stopped is not None
+            else progress.counts()
+        )
     else:
+        counted = (
+            f"accepted {progress.accepted}, duplicates {progress.duplicates}, "
+            f"rejected {progress.rejected}"
+        )
         console().print(
-            f"accepted {report.accepted}, duplicates {report.duplicates}, "
-            f"rejected {report.rejected}"
+            counted
+            if stopped is None
+            else f"stopped early: {counted}; {progress.committed} events were committed "
+            "(importing the same file again skips them as duplicates)",
+            markup=False,
         )
         err = console(stderr=True)
         for item in failures[:10]:
@@ -188,7 +225,9 @@ def import_(
             err.print(
                 f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")
             )
-    if report.rejected:
+    if stopped is not None:
+        raise fail(stopped)
+    if progress.rejected:
         raise typer.Exit(1)
 
 
@@ -229,7 +268,7 @@ def sweep(
         "would append" if dry_run else "appended",
         ["model", "type", "id", "status", "reason", "occurred_at"],
         [
-            [a["model"], a["type"], a["id"], a["status"], a["reason"], a["occurred_at"]]
+            [a["model"], a["type"], a["id"], a["status"], a["reason"], when(a["occurred_at"])]
             for a in actions
         ],
     )

@@ -2,14 +2,22 @@
 never disagree with the program (the idea of sqlite-utils' cog-generated
 reference). `tests/test_cli_reference.py` fails when the page is out of date.
 
-    python -m cli.docgen          # rewrite docs/cli.md
-    python -m cli.docgen --check  # exit 1 if docs/cli.md is stale
+    python -m cli.docgen                # rewrite docs/cli.md
+    python -m cli.docgen --check        # exit 1 if docs/cli.md is stale
+    python -m cli.docgen --screenshots  # retake docs/images/timeline.png
+
+The screenshot is taken by the browser test (tests/test_web_timeline.py, which
+needs chromium and the dev extras); the test suite itself writes it to a
+temporary directory, so that running the tests never changes the checkout.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +27,10 @@ from typer.testing import CliRunner
 
 from . import app
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "cli.md"
+IMAGES = ROOT / "docs" / "images"
+BROWSER_TEST = "tests/test_web_timeline.py::test_a_browser_shows_the_timeline_of_a_work_order"
 HELP_ENV = {
     "COLUMNS": "100",
     "NO_COLOR": "1",
@@ -41,8 +52,12 @@ Every command takes `--db PATH|URL` (default: `STATUS_LEDGER_DB`, else
 `./status-ledger.db`; a `postgresql://` URL selects PostgreSQL), read commands
 take `--json`, and `status-ledger --debug COMMAND` shows the traceback of an
 error. Errors are one line on stderr, `Error: <code>: <message>`, with exit
-status 1 (2 for usage errors). Shell completion: `status-ledger
---install-completion`.
+status 1 (2 for usage errors). Times are shown in RFC 3339 UTC
+(`2024-05-01T10:00:00Z`, milliseconds when there are any) whatever form they
+were written in; `--json` and `export` keep them as written. Digests are cut
+to 12 hex characters and labelled: `event id` (`sha256:…`, the idempotency
+key) and `hash` (the chain hash). Shell completion, with model, type and status
+names: `eval "$(status-ledger completion bash)"` (or `zsh`, `fish`).
 """
 
 
@@ -78,7 +93,23 @@ def reference() -> str:
     return "\n".join(sections)
 
 
+def screenshots() -> int:
+    """Run the browser test with its screenshot going to docs/images."""
+    env = {**os.environ, "STATUS_LEDGER_SCREENSHOTS": str(IMAGES)}
+    command = [sys.executable, "-m", "pytest", "-q", "-rs", BROWSER_TEST]
+    started = time.time()
+    done = subprocess.run(command, cwd=ROOT, env=env, check=False)
+    shot = IMAGES / "timeline.png"
+    if done.returncode != 0 or shot.stat().st_mtime < started:
+        print(f"{shot} was not retaken (see the test's output above)", file=sys.stderr)
+        return 1
+    print(f"wrote {shot}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if "--screenshots" in argv:
+        return screenshots()
     text = reference()
     if "--check" in argv:
         stale = not PAGE.is_file() or PAGE.read_text(encoding="utf-8") != text

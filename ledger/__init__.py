@@ -7,6 +7,7 @@ shows recording, bulk loading, reading views and handling errors.
 from ._checkpoint import Checkpoint, generate_key
 from ._demo import DemoResult, build_demo
 from ._diagram import model_diagram
+from ._display import display_time, short_digest
 from ._errors import (
     BadJson,
     BadTimestamp,
@@ -45,6 +46,7 @@ from ._history import HistoryEntry
 from ._identity import stream_key
 from ._ledger import Ledger, ViewService, open_store
 from ._outcome import AppendReport, Outcome
+from ._paging import page_cursor
 from ._pipe import write_whole
 from ._registry import ModelRegistry
 from ._replayreport import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
@@ -115,11 +117,14 @@ __all__ = [
     "WrongErrorType",
     "build_demo",
     "canonical_json",
+    "display_time",
     "generate_key",
     "model_diagram",
     "open_store",
+    "page_cursor",
     "parse_cli_time",
     "rejected_events",
+    "short_digest",
     "statuses_repr",
     "stream_key",
     "to_epoch",

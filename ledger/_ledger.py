@@ -33,6 +33,7 @@ from ._event import StatusChanged
 from ._history import HistoryEntry, history_entry
 from ._identity import stream_key
 from ._outcome import AppendReport, Outcome
+from ._paging import RowKey, parse_cursor
 from ._prepare import RawInput
 from ._registry import ModelRegistry, builtin_sources, read_model_dir
 from ._replayreport import ReplayReport, RowDiff, ViewSummary
@@ -75,6 +76,8 @@ class ViewService(Projector, Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def rows(self, model: str, type_name: str, **filters: Any) -> list[dict[str, Any]]: ...
+
+    def count(self, model: str, type_name: str, **filters: Any) -> int: ...
 
     def row_at(
         self, model: str, type_name: str, entity_id: str, parent: str | None, cut: TimeCut
@@ -303,28 +306,62 @@ class Ledger:
         known_at: TimeArg = None,
         limit: int | None = None,
         offset: int = 0,
+        after: str | None = None,
     ) -> builtins.list[ViewRow]:
-        """View rows of one type, filtered by canonical status and parent."""
-        et = self.registry.entity_type(model, type, for_writing=False)
-        if not et.statuses and et.child is not None:
-            # a work order shows its runs' statuses, so its filter spells them alike
-            et = self.registry.entity_type(model, et.child, for_writing=False)
-        wanted = et.canonical(status) if status is not None else None
-        if status is not None and wanted is None:
-            wanted = status
+        """View rows of one type in (parent, id) order, filtered by status (any
+        case, aliases allowed; an unknown one is UnknownStatus) and parent.
+        `after` is the cursor of the previous page (`page_cursor` of its last row)."""
+        wanted, start = self._filters(model, type, status, after)
         service = self._service()
         if as_of is None and known_at is None:
             rows = service.rows(
-                model, type, status=wanted, parent=parent, limit=limit, offset=offset
+                model, type, status=wanted, parent=parent, limit=limit, offset=offset, after=start
             )
             return [ViewRow.model_validate(r) for r in rows]
-        cut = _cut(as_of, known_at)
+        result = self._rows_at(model, type, wanted, parent, start, _cut(as_of, known_at))
+        return result[offset : None if limit is None else offset + limit]
+
+    def count(
+        self,
+        model: str,
+        type: str,
+        *,
+        status: str | None = None,
+        parent: str | None = None,
+        as_of: TimeArg = None,
+        known_at: TimeArg = None,
+        after: str | None = None,
+    ) -> int:
+        """How many rows `list` would give without a limit: what a page that
+        stops early says is left (`... 34900 more`)."""
+        wanted, start = self._filters(model, type, status, after)
+        if as_of is None and known_at is None:
+            return self._service().count(model, type, status=wanted, parent=parent, after=start)
+        return len(self._rows_at(model, type, wanted, parent, start, _cut(as_of, known_at)))
+
+    def _filters(
+        self, model: str, type: str, status: str | None, after: str | None
+    ) -> tuple[str | None, RowKey | None]:
+        self.registry.entity_type(model, type, for_writing=False)
+        wanted = self.registry.view_status(model, type, status) if status is not None else None
+        return wanted, parse_cursor(after) if after is not None else None
+
+    def _rows_at(
+        self,
+        model: str,
+        type: str,
+        wanted: str | None,
+        parent: str | None,
+        start: RowKey | None,
+        cut: TimeCut,
+    ) -> builtins.list[ViewRow]:
+        service = self._service()
         result = []
-        for current in service.rows(model, type, parent=parent):
+        for current in service.rows(model, type, parent=parent, after=start):
             past = service.row_at(model, type, current["id"], current.get("parent"), cut)
             if past is not None and (wanted is None or past.status.status == wanted):
                 result.append(past)
-        return result[offset : None if limit is None else offset + limit]
+        return result
 
     def history(
         self,

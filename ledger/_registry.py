@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
-from ._errors import DerivedType, InvalidModel, UnknownModel, UnknownType
+from ._errors import DerivedType, InvalidModel, UnknownModel, UnknownStatus, UnknownType
 from ._statusmodel import EntityType, StatusModel
 
 BUILTIN_NAMES = ("openfn", "osmo", "uipath", "lightning")
@@ -49,6 +49,10 @@ class ModelRegistry(Mapping[str, StatusModel]):
     def with_models(self, models: Iterable[StatusModel]) -> ModelRegistry:
         return ModelRegistry([*self._models.values(), *models])
 
+    def with_model_dir(self, directory: str | os.PathLike[str]) -> ModelRegistry:
+        """This registry and the models of a `--models DIR`, which win on a name."""
+        return self.with_models(ModelRegistry.from_sources(read_model_dir(directory)).values())
+
     def __getitem__(self, name: str) -> StatusModel:
         return self._models[name]
 
@@ -82,6 +86,32 @@ class ModelRegistry(Mapping[str, StatusModel]):
                 allowed=[et.child] if et.child else [],
             )
         return et
+
+    def view_statuses(self, model_name: str, type_name: str) -> tuple[str, ...]:
+        """The statuses a view row of this type can be in: its own, or its child
+        type's when it has none (a work order shows the statuses of its runs)."""
+        et = self.entity_type(model_name, type_name, for_writing=False)
+        if not et.statuses and et.child is not None:
+            et = self.entity_type(model_name, et.child, for_writing=False)
+        return et.statuses
+
+    def view_status(self, model_name: str, type_name: str, written: str) -> str:
+        """The canonical status a filter names (any case, aliases allowed), or
+        UnknownStatus with the allowed names: a mistyped filter must be an error,
+        not an empty answer that reads as "none of those" (issue 23). The CLI,
+        the HTTP API and the web page all filter through here."""
+        et = self.entity_type(model_name, type_name, for_writing=False)
+        if not et.statuses and et.child is not None:
+            et = self.entity_type(model_name, et.child, for_writing=False)
+        found = et.canonical(written)
+        if found is None:
+            label = f"{model_name} {type_name}"
+            raise UnknownStatus(
+                f"{label}: unknown status {written!r}; known: {', '.join(et.statuses)}",
+                entity=label,
+                allowed=list(et.statuses),
+            )
+        return found
 
 
 _BUILTIN = ModelRegistry.from_sources(builtin_sources())

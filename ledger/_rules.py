@@ -7,6 +7,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import NamedTuple
 
+from ._display import display_time
 from ._errors import IllegalTransition, ParentMismatch, WrongErrorType
 from ._statusmodel import EntityType
 
@@ -87,7 +88,7 @@ def check_transition(
         where = (
             ""
             if after is None
-            else f" (late event, placed before {after.status} at {after.occurred_at})"
+            else f" (late event, placed before {after.status} at {display_time(after.occurred_at)})"
         )
         if previous is None:
             message = (
@@ -102,7 +103,7 @@ def check_transition(
     if after is not None and not after.forced and after.status not in et.allowed_after(status):
         raise IllegalTransition(
             f"{entity}: late {status} at its place would be followed by {after.status} "
-            f"(at {after.occurred_at}), which may not follow {status}; "
+            f"(at {display_time(after.occurred_at)}), which may not follow {status}; "
             f"allowed here: {_names(_fitting(et, previous, after.status), 'none')}",
             entity=entity,
             current=previous,

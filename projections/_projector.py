@@ -488,6 +488,10 @@ class ViewProjector:
         with self.store.read() as txn:
             return table.select(txn.cursor, model, type_name, **filters)
 
+    def count(self, model: str, type_name: str, **filters: Any) -> int:
+        with self.store.read() as txn:
+            return table.count(txn.cursor, model, type_name, **filters)
+
     def row_at(
         self, model: str, type_name: str, entity_id: str, parent: str | None, cut: TimeCut
     ) -> ViewRow | None:

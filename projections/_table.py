@@ -113,8 +113,43 @@ def select(
     parent: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    after: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    sql = f"SELECT row FROM {LIVE} WHERE model = ? AND type = ?"
+    """Rows in (parent, id) order; `after` is the key of the row before the page."""
+    sql, params = _filtered(f"SELECT row FROM {LIVE}", model, type_name, status, parent, after)
+    sql += " ORDER BY parent, id"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    cursor.execute(sql, params)
+    return [orjson.loads(r) for (r,) in cursor.fetchall()]
+
+
+def count(
+    cursor: Cursor,
+    model: str,
+    type_name: str,
+    *,
+    status: str | None = None,
+    parent: str | None = None,
+    after: tuple[str, str] | None = None,
+) -> int:
+    sql, params = _filtered(f"SELECT COUNT(*) FROM {LIVE}", model, type_name, status, parent, after)
+    cursor.execute(sql, params)
+    found = cursor.fetchone()
+    return int(found[0]) if found else 0
+
+
+def _filtered(
+    head: str,
+    model: str,
+    type_name: str,
+    status: str | None,
+    parent: str | None,
+    after: tuple[str, str] | None,
+) -> tuple[str, list[Any]]:
+    """`head` and the WHERE clause of the filters, every value a parameter."""
+    sql = head + " WHERE model = ? AND type = ?"
     params: list[Any] = [model, type_name]
     if status is not None:
         sql += " AND status = ?"
@@ -122,12 +157,10 @@ def select(
     if parent is not None:
         sql += " AND parent = ?"
         params.append(parent)
-    sql += " ORDER BY parent, id"
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        params += [limit, offset]
-    cursor.execute(sql, params)
-    return [orjson.loads(r) for (r,) in cursor.fetchall()]
+    if after is not None:
+        sql += " AND (parent > ? OR (parent = ? AND id > ?))"
+        params += [after[0], after[0], after[1]]
+    return sql, params
 
 
 def dump(cursor: Cursor, table: str = LIVE) -> list[tuple[Any, ...]]:

@@ -19,6 +19,7 @@ from ledger import (
     PermissionDenied,
     VerifyReport,
     ViewRow,
+    page_cursor,
 )
 
 from ._auth import Admin, Ctx, Reader, Writer
@@ -79,6 +80,7 @@ class RowPage(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+    next_after: str | None
 
 
 class SweepAnswer(BaseModel):
@@ -214,8 +216,17 @@ def list_views(
     known_at: KnownAt = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    after: Annotated[
+        str | None,
+        Query(
+            description="Cursor of the page before (its `next_after`): keyset paging, "
+            "which neither skips nor repeats rows while the views change.",
+            max_length=1024,
+        ),
+    ] = None,
 ) -> JSONResponse:
-    """View rows of one type (as `list --json`), a page at a time."""
+    """View rows of one type (as `list --json`) in (parent, id) order, a page at a
+    time; an unknown `status` is `unknown_status` with the allowed names."""
     rows = ctx.ledger.list(
         model,
         type,
@@ -225,13 +236,16 @@ def list_views(
         known_at=known_at,
         limit=limit,
         offset=offset,
+        after=after,
     )
+    full = len(rows) == limit
     return JSONResponse(
         {
             "items": [r.model_dump(mode="json") for r in rows],
             "limit": limit,
             "offset": offset,
-            "next_offset": offset + limit if len(rows) == limit else None,
+            "next_offset": offset + limit if full else None,
+            "next_after": page_cursor(rows[-1]) if full else None,
         }
     )
 

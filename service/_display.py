@@ -1,12 +1,10 @@
 """What the web pages show beside the raw rows: status chips in each system's own
-colours (the same names the CLI gives Rich), readable times, and which events
+colours (the same names the CLI gives Rich) and which events
 arrived late (recorded after an event that occurred later than they did)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 from rich.color import Color, ColorParseError
@@ -49,21 +47,6 @@ def _readable_on(background: str) -> str:
     red, green, blue = (int(background[i : i + 2], 16) for i in (1, 3, 5))
     luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
     return "#111111" if luminance > 140 else "#ffffff"
-
-
-def utc_text(value: int | float | str) -> str | None:
-    """Epoch seconds as a UTC time, so a person can read them; None for text times,
-    which are shown exactly as written."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    try:
-        return (
-            datetime.fromtimestamp(value, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def late_seqs(entries: list[HistoryEntry]) -> set[int]:

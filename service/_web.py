@@ -15,11 +15,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ledger import LedgerError, ModelRegistry, NotFound, UsageError, ViewRow
+from ledger import (
+    LedgerError,
+    ModelRegistry,
+    NotFound,
+    UsageError,
+    ViewRow,
+    display_time,
+    short_digest,
+)
 
 from ._api import read_body
 from ._auth import COOKIE, Context, Ctx, browser_principal
-from ._display import chip, entity_url, late_seqs, utc_text
+from ._display import chip, entity_url, late_seqs
 from ._errors import Unauthenticated, error_response, http_status
 from ._openapi_page import operations
 from ._security import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
@@ -36,7 +44,9 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.globals.update(entity_url=entity_url, utc_text=utc_text)
+templates.globals.update(
+    entity_url=entity_url, display_time=display_time, short_digest=short_digest
+)
 
 
 def _page(request: Request, name: str, http: int = 200, **values: Any) -> HTMLResponse:
@@ -214,7 +224,7 @@ def browse(
         return _login(request)
     try:
         rows = ctx.ledger.list(model, type, status=status or None, limit=PAGE_SIZE, offset=offset)
-        et = ctx.ledger.registry.entity_type(model, type, for_writing=False)
+        statuses = ctx.ledger.registry.view_statuses(model, type)
     except LedgerError as error:
         return _error(request, error, principal)
     return _page(
@@ -227,7 +237,7 @@ def browse(
         rows=rows,
         offset=offset,
         page=PAGE_SIZE,
-        statuses=et.statuses,
+        statuses=statuses,
         chips=_chips(ctx.ledger.registry, rows),
     )
 

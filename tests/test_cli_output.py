@@ -63,7 +63,7 @@ def test_piped_tables_keep_every_column_whole(db: str) -> None:
     result = invoke("history", "openfn", "work_order", "wo-1003", "--db", db, COLUMNS="60")
     assert "…" not in result.stdout
     assert "alice@ops" in result.stdout
-    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", result.stdout)
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", result.stdout)
 
 
 def test_piped_output_has_no_colour(db: str) -> None:
@@ -127,12 +127,6 @@ def test_every_command_help_has_an_example(path: list[str]) -> None:
     assert "Example: status-ledger " + path[0] in " ".join(text.split())
 
 
-def test_completion_script_is_offered_for_bash() -> None:
-    result = invoke("--show-completion", "bash")
-    assert result.exit_code == 0
-    assert "_status_ledger_completion" in result.stdout
-
-
 def test_completion_completes_command_names() -> None:
     result = CliRunner().invoke(
         app,
@@ -156,7 +150,7 @@ def test_json_piped_to_a_slow_reader_arrives_whole_when_the_command_is_stopped_a
     db = tmp_path / "ledger.db"
     with Ledger.open(db) as ledger:
         ledger.append([orjson.dumps(e) for e in history(800, 4)])
-    command = [CLI, "list", "lightning", "work", "--json", "--db", str(db)]
+    command = [CLI, "list", "lightning", "work", "--all", "--json", "--db", str(db)]
     expected = subprocess.run(command, capture_output=True, check=True).stdout
     assert len(expected) > 100_000  # larger than a pipe holds
     process = subprocess.Popen(command, stdout=subprocess.PIPE, start_new_session=True)

@@ -491,3 +491,35 @@ def test_a_writer_cannot_pre_claim_the_id_of_a_future_sweep(stored: Api) -> None
     assert response.json()["outcomes"][0]["error"]["code"] == "reserved_event_id"
     done = stored.post("/sweep", role="admin", params=now).json()["actions"]
     assert [(a["event_id"], a["result"]) for a in done] == [(sweep_id, "accepted")]
+
+
+# -- filters and pages (issue 23) ----------------------------------------------
+
+
+def test_a_mistyped_status_filter_is_unknown_status_with_the_allowed_names(api: Api) -> None:
+    """`?status=Sucess` answered 200 with no items, read as "no such runs"."""
+    api.seed()
+    answer = api.get("/views/openfn/run", params={"status": "Sucess"})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["code"] == "unknown_status"
+    assert "Success" in body["allowed"] and "Sucess" in body["message"]
+
+
+def test_an_alias_is_accepted_in_a_status_filter(api: Api) -> None:
+    api.seed()
+    aliased = api.get("/views/openfn/run", params={"status": "claimed"}).json()["items"]
+    named = api.get("/views/openfn/run", params={"status": "Running"}).json()["items"]
+    assert aliased == named
+
+
+def test_keyset_pages_walk_every_row_once(api: Api) -> None:
+    api.seed()
+    first = api.get("/views/openfn/run", params={"limit": 1}).json()
+    assert [r["id"] for r in first["items"]] == ["run-1"]
+    rest = api.get("/views/openfn/run", params={"limit": 1, "after": first["next_after"]}).json()
+    assert [r["id"] for r in rest["items"]] == ["run-2"]
+    last = api.get("/views/openfn/run", params={"limit": 1, "after": rest["next_after"]}).json()
+    assert last["items"] == [] and last["next_after"] is None
+    bad = api.get("/views/openfn/run", params={"after": "nonsense"})
+    assert bad.status_code == 400 and bad.json()["code"] == "usage_error"

@@ -1,7 +1,9 @@
 """The audit pages: a person logs in with a token, finds a work order, and reads
 its runs and every transition with occurred and recorded time, actor, reason and
-the forced and late flags. The browser test drives Debian's chromium and keeps a
-screenshot for the docs."""
+the forced and late flags. The browser test drives Debian's chromium and takes a
+screenshot: into the test's temporary directory, so that running the tests
+never changes the checkout, and into docs/images only when
+`python -m cli.docgen --screenshots` asks for it (SCREENSHOTS_ENV)."""
 
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ from _server import serving
 from ledger import Ledger
 from service import Tokens, create_app
 
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "images" / "timeline.png"
+SCREENSHOTS_ENV = "STATUS_LEDGER_SCREENSHOTS"
+DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "timeline.png"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -233,6 +235,40 @@ def test_an_unknown_entity_page_is_404_with_its_code(browser: httpx.Client) -> N
     assert "not_found" in answer.text
 
 
+def test_a_mistyped_status_filter_on_the_browse_page_names_the_known_statuses(
+    browser: httpx.Client,
+) -> None:
+    """`?status=Sucess` showed an empty page, read as "no such runs" (issue 23)."""
+    answer = browser.get("/ui/openfn/run", params={"status": "Sucess"})
+    assert answer.status_code == 422
+    assert "unknown_status" in answer.text and "Success" in answer.text
+    aliased = browser.get("/ui/openfn/run", params={"status": "claimed"})
+    assert aliased.status_code == 200
+
+
+def test_the_work_order_browse_page_offers_its_runs_statuses(browser: httpx.Client) -> None:
+    html = browser.get("/ui/openfn/work_order").text
+    assert "<option>Success</option>" in html and "<option>Failed</option>" in html
+
+
+def test_the_pages_show_every_time_in_rfc3339_utc_and_short_hashes(
+    site: Site, browser: httpx.Client
+) -> None:
+    """An epoch `occurred_at` was shown raw next to RFC 3339 times (issue 23)."""
+    site.ledger.record(
+        model="uipath", type="job", id="j-epoch", status="Pending", occurred_at=1740823200
+    )
+    html = browser.get("/ui/uipath/job/j-epoch").text
+    assert ">2025-03-01T10:00:00Z<" in html
+    assert ">1740823200<" not in html
+    entry = site.ledger.history("uipath", "job", "j-epoch")[0]
+    assert f">{entry.hash[:12]}<" in html
+    assert re.search(r">\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z<", html)
+    assert entry.recorded_at not in _text(html)  # microseconds are for --json
+    listed = browser.get("/ui/uipath/job").text
+    assert ">2025-03-01T10:00:00Z<" in listed
+
+
 def test_control_characters_find_nothing_rather_than_fail(stored_browser: httpx.Client) -> None:
     search = stored_browser.get("/ui", params={"q": "run-2\x00"})
     assert search.status_code == 200 and "No entity has the id" in search.text
@@ -246,7 +282,23 @@ def _chromium_or_skip() -> None:
         pytest.skip("chromium is not installed (apt-get install -y chromium); CI installs it")
 
 
-def test_a_browser_shows_the_timeline_of_a_work_order(site: Site) -> None:
+def screenshot_path(tmp_path: Path) -> Path:
+    """Where the timeline screenshot goes: the directory SCREENSHOTS_ENV names
+    (docs/images, for the docs command), else the test's own temporary one."""
+    return Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path) / "timeline.png"
+
+
+def test_the_screenshot_goes_to_a_temporary_directory_unless_the_docs_ask_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Running the tests rewrote the tracked docs/images/timeline.png (issue 23)."""
+    monkeypatch.delenv(SCREENSHOTS_ENV, raising=False)
+    assert screenshot_path(tmp_path) == tmp_path / "timeline.png"
+    monkeypatch.setenv(SCREENSHOTS_ENV, "docs/images")
+    assert screenshot_path(tmp_path) == Path("docs/images/timeline.png")
+
+
+def test_a_browser_shows_the_timeline_of_a_work_order(site: Site, tmp_path: Path) -> None:
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
@@ -270,8 +322,12 @@ def test_a_browser_shows_the_timeline_of_a_work_order(site: Site) -> None:
             assert "alice" in forced.inner_text()
             assert "output verified by hand" in forced.inner_text()
             assert page.locator("table.timeline .badge.late").count() == 1
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            screenshot = screenshot_path(tmp_path)
+            tracked = DOCS_SCREENSHOT.read_bytes()
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert screenshot.stat().st_size > 10_000
+            if screenshot != DOCS_SCREENSHOT:
+                assert DOCS_SCREENSHOT.read_bytes() == tracked
             page.click("a >> text=run-2")
             page.wait_for_selector("table.timeline")
             assert "run-2" in page.inner_text("h1") and "FORCED" in page.inner_text("h1")
