@@ -33,6 +33,7 @@ Format = Annotated[
     str,
     Path(
         description="Payload format: " + ", ".join(sorted(ingest.ADAPTERS)) + ".",
+        pattern=r"^[a-z]+$",
         max_length=32,
     ),
 ]
@@ -82,6 +83,13 @@ async def _caller(request: Request, ctx: Context, name: str, body: bytes) -> Pri
     "/ingest/{format}",
     response_model=AppendAnswer,
     tags=["write"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "One payload as the system sends it (a JSON document).",
+            "content": {"application/json": {"schema": {}}},
+        }
+    },
     responses={
         **ERROR_RESPONSES,
         401: {
@@ -90,8 +98,9 @@ async def _caller(request: Request, ctx: Context, name: str, body: bytes) -> Pri
         },
         413: {"model": ErrorBody, "description": "Body or event count over the limit"},
         422: {
-            "model": AppendAnswer,
-            "description": "At least one event was rejected; the others were stored (see outcomes)",
+            "model": AppendAnswer | ErrorBody,
+            "description": "At least one event was rejected; the others were stored (see "
+            "outcomes); or the payload or the format name is not valid (a code)",
         },
     },
 )
