@@ -293,3 +293,9 @@ def test_an_id_too_long_for_an_event_id_is_hashed_stably() -> None:
     assert isinstance(event, dict)
     assert event["event_id"].startswith("openlineage:sha256:")
     assert len(event["event_id"]) < 256
+
+
+def test_the_openlineage_model_shown_in_the_docs_is_the_shipped_file() -> None:
+    page = (MODELS.parent / "ingest.md").read_text(encoding="utf-8")
+    shipped = (MODELS / "openlineage.toml").read_text(encoding="utf-8")
+    assert f"<!-- docs-test: file openlineage.toml -->\n```toml\n{shipped}```\n" in page
