@@ -158,6 +158,24 @@ def test_osmo_query_becomes_groups_under_their_workflow(store: Ledger) -> None:
     assert [e.status for e in waited] == ["SUBMITTING", "WAITING", "FAILED_UPSTREAM"]
 
 
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("SUBMITTING", ["SUBMITTING"]),
+        ("WAITING", ["SUBMITTING", "WAITING"]),
+        ("FAILED_UPSTREAM", ["SUBMITTING", "WAITING", "FAILED_UPSTREAM"]),
+    ],
+)
+def test_osmo_group_waits_only_once_it_has_left_submitting(
+    status: str, expected: list[str]
+) -> None:
+    query = orjson.loads(payload("osmo_workflow_query"))
+    query["groups"][2]["status"] = status
+    events = ingest.adapter("osmo")(orjson.dumps(query))
+    evaluate = [e for e in events if isinstance(e, dict) and e["id"] == "evaluate"]
+    assert [e["status"] for e in evaluate] == expected
+
+
 def test_lightning_app_state_reproduces_the_seed_004_statuses(store: Ledger) -> None:
     assert feed(store, "lightning_app_state") == [{"accepted": 7, "duplicates": 0, "rejected": 0}]
     row = store.status("lightning", "work", "root.work")

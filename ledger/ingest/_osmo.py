@@ -85,7 +85,7 @@ def _group(
     status = text(group, "status", what)
     current = status.upper()
     steps = [("SUBMITTING", submitted)]
-    if upstream:
+    if current == "WAITING" or (upstream and current != "SUBMITTING"):
         steps.append(("WAITING", submitted))
     if current not in _BEFORE_PROCESSING:
         for stage, key in _STAGES:
@@ -98,8 +98,6 @@ def _group(
                 break
         else:
             steps.append((status, utc(text(group, "end_time", what))))
-    elif current == "WAITING" and not upstream:
-        steps.append(("WAITING", submitted))
     failure = message(optional_text(group, "failure_message"))
     events: list[dict[str, Any]] = []
     for stage, at in steps:
