@@ -8,11 +8,12 @@ import shlex
 from collections.abc import Sequence
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from ledger import DemoResult, Ledger, ViewRow, build_demo, short_digest
+from ledger import DemoResult, Ledger, ViewRow, build_demo, ingest, short_digest
 
 from ._app import JsonOption, app, reported
 from ._output import Column, console, print_json, status_text, table, when
@@ -53,7 +54,8 @@ def demo(
         result = build_demo(db)
         with Ledger.open(result.db) as ledger:
             if json:
-                print_json(_summary(ledger, result))
+                deliveries = _feed_webhooks(ledger)
+                print_json({**_summary(ledger, result), "webhooks": deliveries})
                 return
             _tour(ledger, result)
 
@@ -104,6 +106,7 @@ def _tour(ledger: Ledger, result: DemoResult) -> None:
         )
     else:
         out.print(f"verify: chain BROKEN at seq {result.verify.first_broken_seq}", markup=False)
+    _webhooks(ledger, out)
     _next_steps(out, result)
 
 
@@ -274,6 +277,97 @@ def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
     )
 
 
+WEBHOOK_SECRET = "demo-webhook-secret"
+WEBHOOK_JOB = 4711
+_WEBHOOK_STEPS = (
+    ("job.created", "9001", "2024-05-02T09:00:00.1234567Z", {"State": "Pending"}),
+    ("job.started", "9002", "2024-05-02T09:00:04.5000000Z", {"State": "Running"}),
+    (
+        "job.faulted",
+        "9003",
+        "2024-05-02T09:03:10.2500000Z",
+        {"State": "Faulted", "Info": "Could not find file 'INV-2291.pdf'."},
+    ),
+)
+
+
+def webhook_deliveries() -> list[tuple[bytes, str]]:
+    """UiPath Orchestrator's webhook deliveries for one job, as it sends them: the
+    body and its `X-UiPath-Signature` under the demo's secret."""
+    uipath = ingest.SIGNATURES["uipath"]
+    out = []
+    for kind, event_id, at, job in _WEBHOOK_STEPS:
+        body = orjson.dumps(
+            {
+                "Type": kind,
+                "EventId": event_id,
+                "Timestamp": at,
+                "Job" if kind != "job.created" else "Jobs": (
+                    {"Id": WEBHOOK_JOB, "ReleaseName": "InvoiceIntake", **job}
+                    if kind != "job.created"
+                    else [{"Id": WEBHOOK_JOB, "ReleaseName": "InvoiceIntake", **job}]
+                ),
+                "TenantId": 1,
+                "OrganizationUnitId": 7,
+            }
+        )
+        out.append((body, uipath.sign(body, WEBHOOK_SECRET)))
+    # Orchestrator retries a delivery it thinks was lost; someone alters one in transit.
+    last_body, last_signature = out[-1]
+    out.append((last_body, last_signature))
+    out.append((last_body.replace(b"Faulted", b"Successful"), last_signature))
+    return out
+
+
+def _feed_webhooks(ledger: Ledger) -> list[dict[str, Any]]:
+    """What `POST /ingest/uipath` does with each delivery: check the signature,
+    turn the body into events with the uipath adapter, append them."""
+    uipath = ingest.SIGNATURES["uipath"]
+    answers = []
+    for body, signature in webhook_deliveries():
+        delivery = orjson.loads(body)
+        answer: dict[str, Any] = {
+            "type": delivery["Type"],
+            "event_id": delivery["EventId"],
+            "signature_valid": uipath.valid(body, signature, WEBHOOK_SECRET),
+            "outcomes": [],
+        }
+        if answer["signature_valid"]:
+            events = ingest.adapter("uipath")(body)
+            report = ledger.append(events)
+            answer["outcomes"] = [
+                {**o.to_dict(), "status": e["status"]}
+                for o, e in zip(report.outcomes, events, strict=True)
+                if isinstance(e, dict)
+            ]
+        answers.append(answer)
+    return answers
+
+
+def _webhooks(ledger: Ledger, out: Console) -> None:
+    _heading(
+        out,
+        "6. Ingest: UiPath webhooks, as Orchestrator sends them",
+        "Each delivery's X-UiPath-Signature is checked, then the uipath adapter turns it "
+        "into events (what POST /ingest/uipath does; see docs/ingest.md):",
+    )
+    seen: set[str] = set()
+    for answer in _feed_webhooks(ledger):
+        name = f"{answer['type']} {answer['event_id']}"
+        if not answer["signature_valid"]:
+            out.print(f"  {name}, altered in transit: bad_signature, refused", markup=False)
+            continue
+        again = " again" if name in seen else ""
+        seen.add(name)
+        for outcome in answer["outcomes"]:
+            word = "recorded as" if outcome["kind"] == "accepted" else f"{outcome['kind']} of"
+            out.print(
+                f"  {name}{again}: job {WEBHOOK_JOB} {outcome['status']}, {word} seq "
+                f"{outcome.get('seq')}",
+                markup=False,
+            )
+
+
 def _next_steps(out: Console, result: DemoResult) -> None:
     _heading(out, "Try next")
     for command in next_commands(result):
@@ -293,6 +387,7 @@ def next_commands(result: DemoResult) -> list[str]:
         f"--statuses --format repr {db}",
         f"status-ledger list osmo task_group --parent wf-train-42 --json {db}",
         f"status-ledger models show uipath {db}",
+        f"status-ledger history uipath job {WEBHOOK_JOB} {db}",
         f"status-ledger verify {db}",
         "status-ledger --help",
     ]

@@ -11,7 +11,7 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from ledger import ForceWithoutReason, LedgerError, Outcome, UsageError, short_digest
+from ledger import ForceWithoutReason, LedgerError, Outcome, UsageError, ingest, short_digest
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, fail, opened, reported
 from ._complete import complete_model, complete_type, complete_written_status
@@ -138,18 +138,32 @@ def import_(
             "one writes (default: 2 on long files when there are 2 cores, else 1).",
         ),
     ] = None,
+    from_: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="Format of FILE: ledger (JSONL events) or one payload of a system: "
+            + ", ".join(sorted(set(ingest.ADAPTERS) - {"ledger"}))
+            + " (docs/ingest.md).",
+        ),
+    ] = "ledger",
     db: DbOption = None,
     models: ModelsDirOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Import a JSONL file of events.
+    """Import a JSONL file of events, or a system's own payload with --from.
 
-    Exit 0 when every line was accepted or a duplicate, 1 when any was rejected.
+    Exit 0 when every event was accepted or a duplicate, 1 when any was rejected.
 
     Example: status-ledger import events.jsonl --rejects rejected.jsonl
     """
+    with reported():
+        convert = ingest.adapter(from_)
     if file != "-" and not Path(file).is_file():
         raise fail(UsageError(f"no such file: {file}"))
+    if from_ != "ledger":
+        _import_payload(file, convert, rejects, batch_size, db, models, json)
+        return
     stream: BinaryIO = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     in_flight: dict[int, tuple[int, bytes]] = {}
 
@@ -196,39 +210,83 @@ def import_(
         if stream is not sys.stdin.buffer:
             stream.close()
     failures.sort(key=lambda f: f["line"])
+    _report_import(progress.counts(), failures, "line", rejects, json, stopped, progress.committed)
+    if stopped is not None:
+        raise fail(stopped)
+    if progress.rejected:
+        raise typer.Exit(1)
+
+
+def _import_payload(
+    file: str,
+    convert: ingest.Adapter,
+    rejects: str | None,
+    batch_size: int,
+    db: str | None,
+    models: str | None,
+    json: bool,
+) -> None:
+    """One payload of a system, read whole, turned into events by its adapter and
+    appended; rejects name the event's place in the payload (`event`, from 1)."""
+    payload = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    with opened(db, models) as ledger, reported():
+        events = convert(payload)
+        report = ledger.append(events, batch_size=batch_size)
+    failures = [
+        {
+            "event": outcome.index + 1,
+            "code": outcome.error.code,
+            "message": outcome.error.message,
+            "input": _as_text(events[outcome.index]),
+        }
+        for outcome in report.outcomes
+        if outcome.error is not None
+    ]
+    _report_import(report.counts(), failures, "event", rejects, json)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _as_text(event: dict[str, Any] | str) -> str:
+    return event if isinstance(event, str) else orjson.dumps(event).decode("utf-8")
+
+
+def _report_import(
+    counts: dict[str, int],
+    failures: list[dict[str, Any]],
+    where: str,
+    rejects: str | None,
+    json: bool,
+    stopped: LedgerError | None = None,
+    committed: int = 0,
+) -> None:
+    """The totals on stdout and the first rejects on stderr, as `import` prints them;
+    an import that stopped early says how many events were committed before it did."""
     if rejects:
         with open(rejects, "wb") as out:
             for item in failures:
                 out.write(orjson.dumps(item) + b"\n")
     if json:
-        print_json(
-            {**progress.counts(), "stopped": stopped.to_dict()}
-            if stopped is not None
-            else progress.counts()
+        print_json({**counts, "stopped": stopped.to_dict()} if stopped is not None else counts)
+        return
+    counted = (
+        f"accepted {counts['accepted']}, duplicates {counts['duplicates']}, "
+        f"rejected {counts['rejected']}"
+    )
+    console().print(
+        counted
+        if stopped is None
+        else f"stopped early: {counted}; {committed} events were committed "
+        "(importing the same file again skips them as duplicates)",
+        markup=False,
+    )
+    err = console(stderr=True)
+    for item in failures[:10]:
+        err.print(f"{where} {item[where]}: {item['code']}: {item['message']}", markup=False)
+    if len(failures) > 10:
+        err.print(
+            f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")
         )
-    else:
-        counted = (
-            f"accepted {progress.accepted}, duplicates {progress.duplicates}, "
-            f"rejected {progress.rejected}"
-        )
-        console().print(
-            counted
-            if stopped is None
-            else f"stopped early: {counted}; {progress.committed} events were committed "
-            "(importing the same file again skips them as duplicates)",
-            markup=False,
-        )
-        err = console(stderr=True)
-        for item in failures[:10]:
-            err.print(f"line {item['line']}: {item['code']}: {item['message']}", markup=False)
-        if len(failures) > 10:
-            err.print(
-                f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")
-            )
-    if stopped is not None:
-        raise fail(stopped)
-    if progress.rejected:
-        raise typer.Exit(1)
 
 
 def _fewer_collections() -> None:

@@ -157,3 +157,22 @@ def test_demo_refuses_to_replace_a_file_that_is_not_a_demo(tmp_path: Path) -> No
     assert done.stderr.startswith("Error: usage_error: ")
     assert len(done.stderr.splitlines()) == 1
     assert precious.read_bytes() == b"my real ledger"
+
+
+def test_demo_feeds_signed_uipath_webhooks_once_and_refuses_an_altered_one(tour: str) -> None:
+    section = tour.split("\n6. Ingest: UiPath webhooks", 1)[1].split("\nTry next\n", 1)[0]
+    assert "job.faulted 9003: job 4711 Faulted, recorded as seq 100" in section
+    assert "job.faulted 9003 again: job 4711 Faulted, duplicate of seq 100" in section
+    assert "job.faulted 9003, altered in transit: bad_signature, refused" in section
+
+
+def test_demo_json_reports_each_webhook_delivery(tmp_path: Path) -> None:
+    done = run(["demo", "--db", "hooks.db", "--json"], tmp_path)
+    hooks = json.loads(done.stdout)["webhooks"]
+    assert [h["signature_valid"] for h in hooks] == [True, True, True, True, False]
+    assert [o["kind"] for h in hooks for o in h["outcomes"]] == [
+        "accepted",
+        "accepted",
+        "accepted",
+        "duplicate",
+    ]

@@ -108,7 +108,12 @@ def test_every_endpoint_but_health_answers_401_without_a_token(api: Api) -> None
     schema = api.get("/openapi.json").json()
     answers = {}
     for path, operations in schema["paths"].items():
-        concrete = path.replace("{model}", "openfn").replace("{type}", "run").replace("{id}", "x")
+        concrete = (
+            path.replace("{model}", "openfn")
+            .replace("{type}", "run")
+            .replace("{id}", "x")
+            .replace("{format}", "uipath")
+        )
         for method in operations:
             answers[f"{method} {path}"] = api.client.request(method, concrete).status_code
     for page in [
@@ -123,7 +128,7 @@ def test_every_endpoint_but_health_answers_401_without_a_token(api: Api) -> None
         answers[f"get {page}"] = api.client.get(page).status_code
     assert answers.pop("get /health") == 200
     assert answers == dict.fromkeys(answers, 401)
-    assert len(answers) == 14
+    assert len(answers) == 15
 
 
 @pytest.mark.parametrize("path", READS)

@@ -26,6 +26,7 @@ from service import Tokens, create_app
 EXAMPLES = 20
 OPERATIONS = [
     ("POST", "/events"),
+    ("POST", "/ingest/{format}"),
     ("GET", "/views/{model}/{type}/{id}"),
     ("GET", "/views/{model}/{type}"),
     ("GET", "/history/{model}/{type}/{id}"),
