@@ -1,6 +1,6 @@
 """The `status-ledger` command line: a thin layer over `ledger.Ledger`."""
 
-from . import _demo, _read, _replay, _views, _write  # noqa: F401  (commands register on import)
+from . import _consume, _demo, _read, _replay, _views, _write  # noqa: F401  (commands register on import)
 from ._app import app
 from ._models import models_app
 from ._serve import tokens_app

@@ -51,6 +51,7 @@ from ._timecut import TimeCut
 from ._timestamps import parse_cli_time, to_epoch
 from ._verify import VerifyReport
 from ._viewrow import StatusRecord, ViewRow, statuses_repr
+from .ingest._nats import ConsumeReport, NatsSource, consume_nats
 
 __all__ = [
     "AggregationSpec",
@@ -59,6 +60,7 @@ __all__ = [
     "BadTimestamp",
     "ConcurrencyConflict",
     "ConnectionFailed",
+    "ConsumeReport",
     "Cursor",
     "DemoResult",
     "DerivedType",
@@ -78,6 +80,7 @@ __all__ = [
     "LedgerError",
     "MissingField",
     "ModelRegistry",
+    "NatsSource",
     "NewerSchema",
     "NotALedger",
     "NotFound",
@@ -107,6 +110,7 @@ __all__ = [
     "WrongErrorType",
     "build_demo",
     "canonical_json",
+    "consume_nats",
     "model_diagram",
     "open_store",
     "parse_cli_time",
