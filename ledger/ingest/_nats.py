@@ -135,24 +135,28 @@ def subject_matches(pattern: str, subject: str) -> bool:
 
 
 async def connect(url: str, timeout: float) -> Client:
-    """A connection that reports failures as exceptions, not as log lines, and
-    keeps reconnecting for about a minute before a fetch gives up."""
+    """A connection that fails at once when the server is not there, reports
+    errors as exceptions rather than log lines, and once connected rides out
+    a server restart (reconnecting for about a minute)."""
     import nats
 
     async def quiet(_error: Exception) -> None:
         """nats-py logs connection errors by default; the caller reports them."""
 
     try:
-        return await nats.connect(
+        nc = await nats.connect(
             url,
             connect_timeout=timeout,
-            allow_reconnect=True,
-            max_reconnect_attempts=30,
-            reconnect_time_wait=2,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.1,
             error_cb=quiet,
         )
     except Exception as error:
         raise ConnectionFailed(f"cannot connect to NATS at {url}: {_describe(error)}") from None
+    # nats-py retries a first connection as often, and as slowly, as a lost one
+    # (two minutes by default); only a lost one should be retried that long.
+    nc.options.update(max_reconnect_attempts=30, reconnect_time_wait=2)
+    return nc
 
 
 class _Consumer:
@@ -203,10 +207,9 @@ class _Consumer:
         return self.report
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
-        """Binds to the durable consumer, creating it (from the stream's first
-        message) on the first run; a durable that filters another subject is
-        refused rather than silently reading something else."""
-        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+        """Binds to the durable consumer: created on the first run (from the
+        stream's first message), resumed in order after a crash (below); one
+        that filters another subject is refused rather than silently read."""
         from nats.js.errors import NotFoundError
 
         source = self.source
@@ -221,21 +224,7 @@ class _Consumer:
         try:
             info = await js.consumer_info(source.stream, source.durable)
         except NotFoundError:
-            config = ConsumerConfig(
-                durable_name=source.durable,
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                filter_subject=source.subject,
-                ack_wait=source.ack_wait,
-                max_ack_pending=max(1000, 2 * self.batch),
-            )
-            try:
-                await js.add_consumer(source.stream, config)
-            except Exception as error:
-                raise UsageError(
-                    f"cannot create consumer {source.durable!r} on stream {source.stream!r}: "
-                    f"{_describe(error)}"
-                ) from None
+            await self._create(js, None)
         except Exception as error:
             raise UsageError(f"consumer {source.durable!r}: {_describe(error)}") from None
         else:
@@ -245,6 +234,10 @@ class _Consumer:
                     f"{info.config.filter_subject!r}, not {source.subject!r}; "
                     "give another --durable"
                 )
+            if info.num_ack_pending:
+                await js.delete_consumer(source.stream, source.durable)
+                floor = info.ack_floor.stream_seq if info.ack_floor else 0
+                await self._create(js, (floor or 0) + 1)
         if source.rejects_subject is not None:
             try:
                 await js.find_stream_name_by_subject(source.rejects_subject)
@@ -252,6 +245,36 @@ class _Consumer:
             except NotFoundError:
                 self.rejects_stored = False
         return await js.pull_subscribe_bind(source.durable, source.stream)
+
+    async def _create(self, js: JetStreamContext, start: int | None) -> None:
+        """Creates the durable consumer, from the stream's first message or from
+        `start`. A run that died held messages it had fetched and not
+        acknowledged; JetStream would deliver them again only after `ack_wait`,
+        and newer messages first, so an event could arrive before the one it
+        follows and be rejected. The consumer is therefore made again from its
+        acknowledgement floor: everything after it comes again, in stream
+        order, and what was already stored is a duplicate. Deleting a durable
+        that another process is reading would disturb it: one process per
+        durable (docs/nats.md)."""
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        source = self.source
+        config = ConsumerConfig(
+            durable_name=source.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL if start is None else DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
+            filter_subject=source.subject,
+            ack_wait=source.ack_wait,
+            max_ack_pending=max(1000, 2 * self.batch),
+        )
+        try:
+            await js.add_consumer(source.stream, config)
+        except Exception as error:
+            raise UsageError(
+                f"cannot create consumer {source.durable!r} on stream {source.stream!r}: "
+                f"{_describe(error)}"
+            ) from None
 
     async def _handle(self, msgs: list[Msg]) -> None:
         readable: list[tuple[Msg, list[Input]]] = []
