@@ -427,3 +427,45 @@ def test_sigterm_finishes_the_batch_in_hand_and_exits_0(sqlite_url: str, stream:
     assert counts["accepted"] == committed(sqlite_url) == counts["messages"]
     pending, unacked = consumer_pending(stream, "status-ledger")
     assert (pending + counts["messages"], unacked) == (300, 0)
+
+
+def _demo(folder: Path, nats: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [CLI, "demo", "--json", "--nats", nats, "--db", str(folder / "demo.db")],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    summary: dict[str, Any] = orjson.loads(done.stdout)
+    return summary
+
+
+def test_the_demo_without_nats_says_it_skipped_the_bus_step(tmp_path: Path) -> None:
+    summary = _demo(tmp_path, "nats://127.0.0.1:1")
+    assert summary["bus"]["skipped"].startswith("cannot connect to NATS at nats://127.0.0.1:1")
+    assert summary["events"] == 97
+    assert summary["verify"]["ok"]
+
+
+def test_the_demo_feeds_a_nats_stream_and_builds_the_same_ledger(
+    nats_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "bus").mkdir()
+    (tmp_path / "direct").mkdir()
+    through = _demo(tmp_path / "bus", nats_url)
+    direct = _demo(tmp_path / "direct", "")
+    bus = through["bus"]
+    assert bus["counts"] == {
+        "messages": 10,
+        "accepted": 9,
+        "duplicates": 0,
+        "rejected": 1,
+        "malformed": 0,
+    }
+    assert [r["code"] for r in bus["rejects"]] == ["unknown_status"]
+    assert direct["bus"] == {"skipped": "no NATS server given"}
+    assert through["events"] == direct["events"] == 97
+    assert through["views"] == direct["views"]
+    with Ledger.open(tmp_path / "probe.db") as probe, pytest.raises(NotFound):
+        consume_nats(probe, NatsSource(nats_url, bus["stream"], "x"), "ledger")
