@@ -62,7 +62,7 @@ def consume(
     redelivered events are duplicates. Rejects are printed on stderr and, with
     --rejects-subject, published there; they never stop the stream. Runs until
     interrupted (Ctrl-C or SIGTERM finish the batch in hand), --max-messages or
-    --idle-exit. Exit 0 when it stopped so, 1 on an error.
+    --idle-exit. Exit 0 when it stopped so, 1 on an error, 2 on a usage error.
 
     Example: status-ledger consume nats://127.0.0.1:4222 --stream ORDERS --subject orders.status
     --format ledger --rejects-subject orders.rejects

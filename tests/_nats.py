@@ -53,16 +53,20 @@ def scratch_stream(url: str) -> Iterator[Stream]:
         await nc.jetstream().add_stream(name=stream.name, subjects=[f"{stream.name}.>"])
         await nc.close()
 
-    async def delete() -> None:
-        nc = await nats.connect(url)
-        await nc.jetstream().delete_stream(stream.name)
-        await nc.close()
-
     asyncio.run(create())
     try:
         yield stream
     finally:
-        asyncio.run(delete())
+        delete_stream(url, stream.name)
+
+
+def delete_stream(url: str, name: str) -> None:
+    async def delete() -> None:
+        nc = await nats.connect(url)
+        await nc.jetstream().delete_stream(name)
+        await nc.close()
+
+    asyncio.run(delete())
 
 
 def publish(url: str, subject: str, payloads: list[bytes]) -> None:

@@ -10,14 +10,17 @@ import random
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from _attack import CLI, assert_whole, history, one_error_line
-from _nats import Stream, consumer_pending, publish, read, scratch_stream
+from _docs import PageRunner, parse
+from _nats import Stream, consumer_pending, delete_stream, publish, read, scratch_stream
 from nats.aio.msg import Msg
 
 from ledger import (
@@ -32,6 +35,7 @@ from ledger import (
 from ledger.ingest import ADAPTERS
 from ledger.ingest._nats import deliveries_apart, subject_matches
 
+ROOT = Path(__file__).resolve().parent.parent
 JOB = {"model": "uipath", "type": "job"}
 
 
@@ -469,3 +473,26 @@ def test_the_demo_feeds_a_nats_stream_and_builds_the_same_ledger(
     assert through["views"] == direct["views"]
     with Ledger.open(tmp_path / "probe.db") as probe, pytest.raises(NotFound):
         consume_nats(probe, NatsSource(nats_url, bus["stream"], "x"), "ledger")
+
+
+def test_the_documented_example_runs_as_shown(nats_url: str, tmp_path: Path) -> None:
+    """docs/nats.md's example needs a server, so tests/test_docs.py skips it;
+    here it runs as written, on a stream of its own."""
+    name = f"sl-test-{uuid.uuid4().hex[:12]}"
+
+    def here(text: str) -> str:
+        text = text.replace("nats://127.0.0.1:4222", nats_url)
+        return text.replace("ORDERS", name).replace("orders.", f"{name}.")
+
+    blocks = [
+        replace(b, text=here(b.text), skip=False)
+        for b in parse(ROOT / "docs" / "nats.md")
+        if b.skip and b.lang in ("python", "console")
+    ]
+    assert [b.lang for b in blocks] == ["python", "console"]
+    runner = PageRunner(tmp_path)
+    try:
+        for block in blocks:
+            runner.run(block)
+    finally:
+        delete_stream(nats_url, name)

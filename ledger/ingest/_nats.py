@@ -394,5 +394,7 @@ async def _fetch(
 
 
 def _describe(error: Exception) -> str:
-    text = " ".join(str(error).split())
+    """The server's own words where it sent some (a JetStream API error's
+    description), else the exception's text."""
+    text = " ".join(str(getattr(error, "description", None) or error).split())
     return text or type(error).__name__
