@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import nats.errors
 import orjson
 import pytest
 from _attack import CLI, assert_whole, history, one_error_line
@@ -25,6 +26,7 @@ from nats.aio.msg import Msg
 
 from ledger import (
     BadJson,
+    ConnectionFailed,
     Ledger,
     NatsSource,
     NotFound,
@@ -33,7 +35,8 @@ from ledger import (
     consume_nats,
 )
 from ledger.ingest import ADAPTERS
-from ledger.ingest._nats import deliveries_apart, subject_matches
+from ledger.ingest._deliveries import deliveries_apart
+from ledger.ingest._nats import subject_matches
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB = {"model": "uipath", "type": "job"}
@@ -496,3 +499,25 @@ def test_the_documented_example_runs_as_shown(nats_url: str, tmp_path: Path) -> 
             runner.run(block)
     finally:
         delete_stream(nats_url, name)
+
+
+def test_a_connection_lost_while_acknowledging_is_connection_failed_and_loses_nothing(
+    sqlite_url: str, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(
+        stream.url,
+        stream.events,
+        [line(id=f"j-{n}", status="Pending", occurred_at=n) for n in range(5)],
+    )
+
+    async def closed(_msg: Msg) -> None:
+        raise nats.errors.ConnectionClosedError
+
+    with Ledger.open(sqlite_url) as ledger:
+        with monkeypatch.context() as patched:
+            patched.setattr(Msg, "ack", closed)
+            with pytest.raises(ConnectionFailed, match="lost NATS"):
+                consume_nats(ledger, source(stream), "ledger")
+        again = consume_nats(ledger, source(stream), "ledger", idle_exit=0.5)
+    assert (again.messages, again.accepted, again.duplicates) == (5, 0, 5)
+    assert committed(sqlite_url) == 5

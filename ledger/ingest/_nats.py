@@ -16,7 +16,7 @@ messages with an identical event must not share a call: their second copy
 would count as the call's second occurrence, a new event, in one fetch, and as
 a duplicate in another, and which happens would depend on how redeliveries
 fall into fetches. Messages are therefore appended in runs in which no two
-messages could hold an identical event without an `event_id`.
+messages could hold an identical event without an `event_id` (_deliveries.py).
 
 A message no adapter can read, and each event the ledger rejects, is
 published to the rejects subject with its code and the original payload, then
@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ import orjson
 
 from .._errors import ConnectionFailed, LedgerError, NotFound, UsageError
 from . import Adapter, adapter
+from ._deliveries import Input, deliveries_apart
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
     from .._ledger import Ledger
 
-Input = dict[str, Any] | str
 POLL_SECONDS = 1.0
 """Longest a fetch waits, so that a stop request or `idle_exit` is seen within it."""
 
@@ -181,30 +181,44 @@ class _Consumer:
     async def run(
         self, max_messages: int | None, idle_exit: float | None, connect_timeout: float
     ) -> ConsumeReport:
+        import nats.errors
+
         nc = self.nc = await connect(self.source.url, connect_timeout)
         try:
             self.js = nc.jetstream()
             subscription = await self._subscribe(self.js)
-            last = time.monotonic()
-            while not self.stop.is_set():
-                wanted = self.batch
-                if max_messages is not None:
-                    wanted = min(wanted, max_messages - self.report.messages)
-                    if wanted <= 0:
-                        break
-                wait = POLL_SECONDS
-                if idle_exit is not None:
-                    wait = min(wait, idle_exit - (time.monotonic() - last))
-                    if wait <= 0:
-                        break
-                msgs = await _fetch(subscription, wanted, max(wait, 0.01), self.source.url)
-                if msgs:
-                    await self._handle(msgs)
-                    last = time.monotonic()
+            await self._loop(subscription, max_messages, idle_exit)
             await nc.flush()
+        except nats.errors.Error as error:
+            # The connection went (an ack, a reject or a flush failed): what
+            # was not acknowledged comes again on the next run, as duplicates.
+            raise ConnectionFailed(f"lost NATS at {self.source.url}: {_describe(error)}") from None
         finally:
             await nc.close()
         return self.report
+
+    async def _loop(
+        self,
+        subscription: JetStreamContext.PullSubscription,
+        max_messages: int | None,
+        idle_exit: float | None,
+    ) -> None:
+        last = time.monotonic()
+        while not self.stop.is_set():
+            wanted = self.batch
+            if max_messages is not None:
+                wanted = min(wanted, max_messages - self.report.messages)
+                if wanted <= 0:
+                    return
+            wait = POLL_SECONDS
+            if idle_exit is not None:
+                wait = min(wait, idle_exit - (time.monotonic() - last))
+                if wait <= 0:
+                    return
+            msgs = await _fetch(subscription, wanted, max(wait, 0.01))
+            if msgs:
+                await self._handle(msgs)
+                last = time.monotonic()
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
         """Binds to the durable consumer: created on the first run (from the
@@ -340,57 +354,13 @@ class _Consumer:
             await self.nc.flush()
 
 
-def deliveries_apart(
-    readable: list[tuple[Msg, list[Input]]],
-) -> Iterator[list[tuple[Msg, list[Input]]]]:
-    """Consecutive runs of messages in which no two messages may share an event
-    without an `event_id`. The key is coarser than the ledger's content digest
-    (identical content always has the same key; different content rarely
-    does), so a needless split costs one more transaction, never a wrong id."""
-    run: list[tuple[Msg, list[Input]]] = []
-    seen: set[Hashable] = set()
-    for msg, events in readable:
-        keys = _content_keys(events)
-        if run and not seen.isdisjoint(keys):
-            yield run
-            run, seen = [], set()
-        run.append((msg, events))
-        seen |= keys
-    if run:
-        yield run
-
-
-def _content_keys(events: list[Input]) -> set[Hashable]:
-    keys: set[Hashable] = set()
-    for event in events:
-        obj: Any = event
-        if isinstance(event, str):
-            try:
-                obj = orjson.loads(event)
-            except orjson.JSONDecodeError:
-                continue  # rejected as bad_json: it takes no ordinal
-        if not isinstance(obj, dict) or obj.get("event_id") is not None:
-            continue
-        key = tuple(obj.get(f) for f in ("model", "type", "id", "status", "occurred_at"))
-        try:
-            hash(key)
-        except TypeError:
-            continue  # a list or object where a string belongs: rejected
-        keys.add(key)
-    return keys
-
-
 async def _fetch(
-    subscription: JetStreamContext.PullSubscription, wanted: int, wait: float, url: str
+    subscription: JetStreamContext.PullSubscription, wanted: int, wait: float
 ) -> list[Msg]:
-    import nats.errors
-
     try:
         return await subscription.fetch(wanted, timeout=wait)
     except TimeoutError:  # nats.errors.TimeoutError too: nothing came in `wait`
         return []
-    except nats.errors.Error as error:
-        raise ConnectionFailed(f"lost NATS at {url}: {_describe(error)}") from None
 
 
 def _describe(error: Exception) -> str:
