@@ -57,9 +57,9 @@ def consume(
 ) -> None:
     """Consume a JetStream stream into the ledger, exactly once.
 
-    A durable pull consumer: each fetched batch is appended in one transaction
-    and acknowledged only after it commits, so a crash redelivers and the
-    redelivered events are duplicates. Rejects are printed on stderr and, with
+    A durable pull consumer: the messages of each fetched batch are
+    acknowledged only after their append commits, so a crash redelivers them
+    and their events are then duplicates. Rejects are printed on stderr and, with
     --rejects-subject, published there; they never stop the stream. Runs until
     interrupted (Ctrl-C or SIGTERM finish the batch in hand), --max-messages or
     --idle-exit. Exit 0 when it stopped so, 1 on an error, 2 on a usage error.
