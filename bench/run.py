@@ -42,6 +42,12 @@ def options(argv: list[str]) -> argparse.Namespace:
         metavar="URL",
         help="also measure PostgreSQL ingest and follow latency (bench/postgres.py) on this server",
     )
+    parser.add_argument(
+        "--nats",
+        default=os.environ.get("STATUS_LEDGER_BENCH_NATS"),
+        metavar="URL",
+        help="also measure the message-bus consumer (bench/nats.py) on this NATS server",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -206,6 +212,15 @@ def postgres_rows(url: str, events: int) -> list[tuple[str, str]]:
     ]
 
 
+def bus_section(args: argparse.Namespace, command: str) -> str:
+    """The message-bus section (bench/nats.py), at this run's sizes when quick."""
+    from . import nats
+
+    bus = ["--workdir", str(args.workdir)] if args.workdir else []
+    bus_args = nats.options([args.nats, *bus, *(["--quick"] if args.quick else [])])
+    return nats.run(bus_args, command)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = options(sys.argv[1:] if argv is None else argv)
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -261,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         "[performance.md](performance.md).",
     ]
     text = render(command, described, measures, found, rows, notes)
+    if args.nats:
+        text += "\n" + bus_section(args, command)
     sys.stdout.write(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

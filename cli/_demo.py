@@ -39,6 +39,16 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    nats: Annotated[
+        str | None,
+        typer.Option(
+            "--nats",
+            metavar="URL",
+            help="NATS server (JetStream) for the message-bus step; skipped when it does "
+            "not answer, or with --nats ''. [default: nats://127.0.0.1:4222]",
+            show_default=False,
+        ),
+    ] = "nats://127.0.0.1:4222",
     json: JsonOption = False,
 ) -> None:
     """Build a realistic ledger of all four models in a fresh SQLite file and tour it.
@@ -47,11 +57,13 @@ def demo(
     consequence, UiPath Stop and Kill (and a sweep), the seed-004 Lightning
     example, a forced transition and a late event; then rebuilds the views and
     shows them, an audit trail, a what-did-we-know-when comparison and `verify`.
+    When a NATS server answers, some events arrive through a JetStream stream
+    consumed as `status-ledger consume` would.
 
     Example: status-ledger demo --db /tmp/demo.db
     """
     with reported():
-        result = build_demo(db)
+        result = build_demo(db, nats_url=nats or None)
         with Ledger.open(result.db) as ledger:
             if json:
                 deliveries = _feed_webhooks(ledger)
@@ -87,9 +99,10 @@ def _tour(ledger: Ledger, result: DemoResult) -> None:
     _audit(ledger, out, result)
     _seed(out, result)
     _bitemporal(ledger, out, result)
+    _bus(out, result)
     _heading(
         out,
-        "5. Sweep and verify",
+        "6. Sweep and verify",
         f"`sweep --now {result.sweep_now}` applied UiPath's 24-hour cleanup rule:",
     )
     for action in result.swept:
@@ -347,7 +360,7 @@ def _feed_webhooks(ledger: Ledger) -> list[dict[str, Any]]:
 def _webhooks(ledger: Ledger, out: Console) -> None:
     _heading(
         out,
-        "6. Ingest: UiPath webhooks, as Orchestrator sends them",
+        "7. Ingest: UiPath webhooks, as Orchestrator sends them",
         "Each delivery's X-UiPath-Signature is checked, then the uipath adapter turns it "
         "into events (what POST /ingest/uipath does; see docs/ingest.md):",
     )
@@ -366,6 +379,31 @@ def _webhooks(ledger: Ledger, out: Console) -> None:
                 f"{outcome.get('seq')}",
                 markup=False,
             )
+
+
+def _bus(out: Console, result: DemoResult) -> None:
+    bus = result.bus
+    if bus is None or bus.report is None:
+        reason = "no NATS server given" if bus is None else bus.skipped
+        _heading(out, "5. Message bus", f"skipped: {reason}; those events were delivered directly.")
+        return
+    report = bus.report
+    _heading(
+        out,
+        f"5. Message bus: the trainer and server works arrived through NATS ({bus.url})",
+        f"Published one event per message to stream {bus.stream}, consumed by a durable "
+        f"pull consumer that acknowledges after each commit: {report.messages} messages, "
+        f"accepted {report.accepted}, rejected {report.rejected}. The stream is deleted again.",
+    )
+    for reject in bus.rejects:
+        out.print(
+            f"  to {bus.rejects_subject}: {reject['code']}: {reject['message']}", markup=False
+        )
+    out.print(
+        f"The same from a shell: status-ledger consume {bus.url} --stream STREAM "
+        "--subject SUBJECT --format ledger --rejects-subject REJECTS",
+        markup=False,
+    )
 
 
 def _next_steps(out: Console, result: DemoResult) -> None:
@@ -406,8 +444,21 @@ def _summary(ledger: Ledger, result: DemoResult) -> dict[str, Any]:
         "swept": result.swept,
         "rebuild_identical": result.rebuild_identical,
         "verify": result.verify.model_dump(),
+        "bus": _bus_summary(result),
         "views": {
             f"{m}/{t}": [r.model_dump(mode="json") for r in ledger.list(m, t)] for m, t in VIEWS
         },
         "next": next_commands(result),
+    }
+
+
+def _bus_summary(result: DemoResult) -> dict[str, Any]:
+    bus = result.bus
+    if bus is None or bus.report is None:
+        return {"skipped": "no NATS server given" if bus is None else bus.skipped}
+    return {
+        "url": bus.url,
+        "stream": bus.stream,
+        "counts": bus.report.counts(),
+        "rejects": bus.rejects,
     }

@@ -57,6 +57,7 @@ from ._timecut import TimeCut
 from ._timestamps import parse_cli_time, to_epoch
 from ._verify import VerifyReport
 from ._viewrow import StatusRecord, ViewRow, statuses_repr
+from .ingest._nats import ConsumeReport, NatsSource, consume_nats
 
 __all__ = [
     "AggregationSpec",
@@ -66,6 +67,7 @@ __all__ = [
     "Checkpoint",
     "ConcurrencyConflict",
     "ConnectionFailed",
+    "ConsumeReport",
     "CorruptStore",
     "Cursor",
     "DemoResult",
@@ -87,6 +89,7 @@ __all__ = [
     "LedgerError",
     "MissingField",
     "ModelRegistry",
+    "NatsSource",
     "NewerSchema",
     "NotALedger",
     "NotFound",
@@ -117,6 +120,7 @@ __all__ = [
     "WrongErrorType",
     "build_demo",
     "canonical_json",
+    "consume_nats",
     "display_time",
     "generate_key",
     "model_diagram",

@@ -18,6 +18,7 @@ from ._ledger import Ledger
 from ._timestamps import now_iso
 from ._verify import VerifyReport
 from ._viewrow import ViewRow, statuses_repr
+from .ingest._natsdemo import BusDemo, deliver_through_nats
 
 DEMO_DB = "status-ledger-demo.db"
 
@@ -43,12 +44,17 @@ class DemoResult:
     rebuild_identical: bool = False
     seconds: float = 0.0
     verify: VerifyReport | None = None
+    bus: BusDemo | None = None
 
 
-def build_demo(path: str | os.PathLike[str] | None = None) -> DemoResult:
+def build_demo(
+    path: str | os.PathLike[str] | None = None, *, nats_url: str | None = None
+) -> DemoResult:
     """Replace `path` (default ./status-ledger-demo.db) with a new demo ledger.
     Refuses a file that is not an earlier demo, so a mistyped `--db` never
-    destroys a real ledger."""
+    destroys a real ledger. With `nats_url`, Lightning's extra works arrive
+    through a NATS stream when that server answers (ingest/_natsdemo.py); the
+    ledger is the same either way."""
     started = time.perf_counter()
     target = Path(path if path is not None else DEMO_DB)
     _remove_previous_demo(target)
@@ -66,7 +72,9 @@ def build_demo(path: str | os.PathLike[str] | None = None) -> DemoResult:
             _deliver(ledger, ids(delta))
             row = ledger.status("lightning", "work", story.SEED_STATUSES_WORK)
             result.seed_statuses_lines.append(statuses_repr(row.statuses))
-        _deliver(ledger, ids(story.lightning_extra()))
+        extra = ids(story.lightning_extra())
+        result.bus = deliver_through_nats(ledger, nats_url, extra)
+        _deliver(ledger, extra)
         result.swept = ledger.sweep(story.SWEEP_NOW)
         result.rejected = ledger._append_own([story.illegal_example()]).outcomes[0].error
         views = ledger._service()

@@ -60,3 +60,19 @@ def sqlite_url(tmp_path: Path) -> str:
 def ledger(ledger_url: str) -> Iterator[Ledger]:
     with Ledger.open(ledger_url) as opened:
         yield opened
+
+
+NATS_URL = os.environ.get("STATUS_LEDGER_TEST_NATS")
+
+
+@pytest.fixture
+def nats_url() -> str:
+    """A NATS server with JetStream. Skips only when STATUS_LEDGER_TEST_NATS is
+    unset; a configured server that does not answer fails the test."""
+    if NATS_URL is None:
+        pytest.skip("STATUS_LEDGER_TEST_NATS is not set")
+    from _nats import reachable
+
+    if not reachable(NATS_URL):
+        pytest.fail(f"STATUS_LEDGER_TEST_NATS={NATS_URL} is set but the server does not answer")
+    return NATS_URL

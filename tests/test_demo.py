@@ -160,7 +160,7 @@ def test_demo_refuses_to_replace_a_file_that_is_not_a_demo(tmp_path: Path) -> No
 
 
 def test_demo_feeds_signed_uipath_webhooks_once_and_refuses_an_altered_one(tour: str) -> None:
-    section = tour.split("\n6. Ingest: UiPath webhooks", 1)[1].split("\nTry next\n", 1)[0]
+    section = tour.split("\n7. Ingest: UiPath webhooks", 1)[1].split("\nTry next\n", 1)[0]
     assert "job.faulted 9003: job 4711 Faulted, recorded as seq 100" in section
     assert "job.faulted 9003 again: job 4711 Faulted, duplicate of seq 100" in section
     assert "job.faulted 9003, altered in transit: bad_signature, refused" in section

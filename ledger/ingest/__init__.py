@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import UsageError
+from .._errors import UsageError
 from . import _lightning, _openfn, _openlineage, _osmo, _uipath
 from ._pull import SourceUnavailable, openfn_pages
 

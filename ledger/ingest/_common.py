@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .. import BadJson, InvalidField, MissingField
+from .._errors import BadJson, InvalidField, MissingField
 
 MAX_ID = 256
 MAX_MESSAGE = 65536

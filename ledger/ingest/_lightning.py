@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import InvalidField, MissingField
+from .._errors import InvalidField, MissingField
 from ._common import event_id, items, load, message, need, obj, optional_text, text
 
 ACTOR = "system:lightning"

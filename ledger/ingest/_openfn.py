@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import InvalidField
+from .._errors import InvalidField
 from ._common import event_id, items, load, need, obj, optional_text, text
 
 ACTOR = "system:openfn"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import orjson
 
-from .. import BadJson, LedgerError, UsageError
+from .._errors import BadJson, LedgerError, UsageError
 
 TIMEOUT_SECONDS = 30.0
 MAX_PAGE_BYTES = 64 << 20

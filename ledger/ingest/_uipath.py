@@ -16,7 +16,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from .. import MissingField
+from .._errors import MissingField
 from ._common import compact, event_id, items, load, message, obj, optional_text, text
 
 ACTOR = "system:uipath"
