@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -44,10 +44,17 @@ if TYPE_CHECKING:
     from nats.aio.msg import Msg
     from nats.js import JetStreamContext
 
-    from .._ledger import Ledger
+    from .._outcome import AppendReport
 
 POLL_SECONDS = 1.0
 """Longest a fetch waits, so that a stop request or `idle_exit` is seen within it."""
+
+
+class Appends(Protocol):
+    """What the consumer needs of a ledger: `Ledger` itself, or the demo's own
+    appends, whose ids are in the ledger's namespace (ledger/_reserved.py)."""
+
+    def append(self, events: list[Input]) -> AppendReport: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +95,7 @@ class ConsumeReport:
 
 
 def consume_nats(
-    ledger: Ledger,
+    ledger: Appends,
     source: NatsSource,
     format: str,
     *,
@@ -162,7 +169,7 @@ async def connect(url: str, timeout: float) -> Client:
 class _Consumer:
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: Appends,
         source: NatsSource,
         adapt: Adapter,
         batch: int,

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ._deliveries import Input
 from ._nats import ConsumeReport, NatsSource, connect, consume_nats
 
 if TYPE_CHECKING:
     from .._ledger import Ledger
+    from .._outcome import AppendReport
 
 DEMO_NATS = "nats://127.0.0.1:4222"
 REFUSED = {
@@ -63,7 +65,7 @@ def deliver_through_nats(ledger: Ledger, url: str | None, events: list[dict[str,
     source = NatsSource(url, stream, bus.subject, "demo", bus.rejects_subject)
     try:
         bus.report = consume_nats(
-            ledger,
+            _OwnAppends(ledger),
             source,
             "ledger",
             max_messages=len(payloads),
@@ -73,6 +75,17 @@ def deliver_through_nats(ledger: Ledger, url: str | None, events: list[dict[str,
     finally:
         asyncio.run(_delete(url, stream))
     return bus
+
+
+class _OwnAppends:
+    """The demo's events carry `demo:` ids, which only the ledger's own appends
+    may write; a writer's `append` refuses them (reserved_event_id)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def append(self, events: list[Input]) -> AppendReport:
+        return self.ledger._append_own(events)
 
 
 async def _publish(url: str, stream: str, payloads: list[bytes]) -> None:
