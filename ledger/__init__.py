@@ -36,7 +36,7 @@ from ._errors import (
     UsageError,
     WrongErrorType,
 )
-from ._event import EventInput, StatusChanged, canonical_json
+from ._event import EventInput, StatusChanged, canonical_json, parse_json
 from ._history import HistoryEntry
 from ._identity import stream_key
 from ._ledger import Ledger, ViewService, open_store
@@ -110,6 +110,7 @@ __all__ = [
     "model_diagram",
     "open_store",
     "parse_cli_time",
+    "parse_json",
     "rejected_events",
     "statuses_repr",
     "stream_key",

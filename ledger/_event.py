@@ -5,7 +5,9 @@ idempotency keys and exports all agree on."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import re
 from typing import Annotated, Any, ClassVar
 
 import orjson
@@ -86,15 +88,20 @@ class EventInput(BaseModel):
     @classmethod
     def _plain_json(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         """Attributes are hashed and exported as JSON, so they must survive the
-        round trip unchanged: no NaN, no sets, no 65-bit integers, no deep nesting."""
+        round trip unchanged: no NaN, no sets, no integers beyond 64 bits, no deep
+        nesting."""
         if value is not None:
             try:
                 dumped = canonical_json(value)
             except orjson.JSONEncodeError as exc:
-                raise ValueError(f"not plain JSON: {exc}") from None
+                raise ValueError(_wide_int(value) or f"not plain JSON: {exc}") from None
             # orjson writes NaN and Infinity as null, so only then is the walk needed.
             if b"null" in dumped and not _finite(value):
                 raise ValueError("not plain JSON: NaN and Infinity have no JSON form")
+            # orjson writes integers up to 2**64 - 1; a run of 19 digits is the
+            # only sign of one past 2**63 - 1, so only then is the walk needed.
+            if _LONG_DIGITS.search(dumped) and (wide := _wide_int(value)):
+                raise ValueError(wide)
         return value
 
     def content(self) -> dict[str, Any]:
@@ -109,6 +116,37 @@ class EventInput(BaseModel):
             and k != "event_id"
             and not (k == "force" and v is False)
         }
+
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+"""Where no run of 19 digits is, no integer is outside the signed 64-bit range."""
+
+
+def _wide_int(value: Any, path: str = "") -> str | None:
+    """Why `value` holds an integer outside the signed 64-bit range, if it does.
+    Such integers are refused rather than kept: SQLite's JSON functions, most
+    JSON readers (JavaScript's among them) and orjson itself turn them into
+    floats, so a value kept exactly here would not stay exact beyond the ledger."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if INT64_MIN <= value <= INT64_MAX:
+            return None
+        digits = str(value)
+        shown = digits if len(digits) <= 40 else f"a {len(digits.lstrip('-'))}-digit number"
+        where = f" at {path}" if path else ""
+        return f"integer {shown}{where} is outside the signed 64-bit range; send it as a string"
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _wide_int(item, f"{path}[{key!r}]" if path else repr(key))
+        if found:
+            return found
+    return None
 
 
 def _finite(value: Any) -> bool:
@@ -136,13 +174,61 @@ def derived_event_id(digest: str, ordinal: int) -> str:
     return "sha256:" + hashlib.sha256(f"{digest}#{ordinal}".encode()).hexdigest()[:40]
 
 
+def parse_json(data: bytes | str) -> Any:
+    """One JSON document, refused as `bad_json` when it is not valid JSON or an
+    object in it repeats a key; integers come back exact, however long.
+
+    orjson alone would keep the last of repeated keys and turn integers beyond 64
+    bits into floats, silently. Neither can be seen in its result, but both can
+    be ruled out cheaply from the bytes: every key is followed by one colon,
+    which orjson writes back for every key it kept, so a document whose colons
+    all come back has no repeated key; and an integer beyond 64 bits needs a run
+    of 19 digits. Only the rare document that fails one of these checks is read
+    again, slowly, by a parser that sees every key and keeps every integer."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadJson(f"not valid JSON: {exc}") from None
+    raw = data.encode() if isinstance(data, str) else data
+    if (
+        raw.count(b":") == _colons_written(obj)
+        and b"\\u003a" not in raw  # a colon written as an escape counts in one only
+        and b"\\u003A" not in raw
+        and not _LONG_DIGITS.search(raw)
+    ):
+        return obj
+    try:
+        return json.loads(raw, object_pairs_hook=_unique_keys)
+    except RecursionError:  # over about 1000 levels deep: nothing the ledger takes
+        raise BadJson("nested too deeply to be checked for repeated keys") from None
+    except ValueError as exc:  # orjson read it, so this parser should too
+        raise BadJson(f"not valid JSON: {exc}") from None
+
+
+def _colons_written(obj: Any) -> int:
+    """The colons orjson writes for `obj`, or -1 (no match) where it cannot write
+    it (nested over 255 levels), which sends the document to the slow parser."""
+    try:
+        return orjson.dumps(obj).count(b":")
+    except orjson.JSONEncodeError:
+        return -1
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadJson(f"duplicate key {key!r} in one JSON object", key=key)
+            seen.add(key)
+    return obj
+
+
 def parse_line(line: bytes | str) -> dict[str, Any]:
     if len(line) > MAX_LINE_BYTES:
         raise BadJson(f"line is longer than {MAX_LINE_BYTES} bytes")
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise BadJson(f"not valid JSON: {exc}") from None
+    obj = parse_json(line)
     if not isinstance(obj, dict):
         raise BadJson(f"an event must be a JSON object, got {type(obj).__name__}")
     return obj
