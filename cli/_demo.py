@@ -15,7 +15,7 @@ from rich.text import Text
 from ledger import DemoResult, Ledger, ViewRow, build_demo
 
 from ._app import JsonOption, app, reported
-from ._output import console, print_json, status_text, table
+from ._output import console, print_json, shown, status_text, table
 
 VIEWS = [
     ("openfn", "work_order"),
@@ -61,7 +61,9 @@ def demo(
 def _tour(ledger: Ledger, result: DemoResult) -> None:
     out = console()
     assert result.verify is not None
-    out.print(Text(f"Status Ledger demo: {result.events} events in {result.db}", style="bold"))
+    out.print(
+        Text(shown(f"Status Ledger demo: {result.events} events in {result.db}"), style="bold")
+    )
     out.print(
         f"Built in {result.seconds:.2f}s from four systems' documented lifecycles.", markup=False
     )
@@ -257,7 +259,7 @@ def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
 def _next_steps(out: Console, result: DemoResult) -> None:
     _heading(out, "Try next")
     for command in next_commands(result):
-        out.print(f"  {command}", markup=False)
+        out.print(shown(f"  {command}"))
 
 
 def next_commands(result: DemoResult) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -21,12 +22,34 @@ from ledger import ModelRegistry, write_whole
 PIPED_WIDTH = 10_000
 
 
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(value: object) -> str:
+    """`value` as text that is safe to print to a terminal: each control character,
+    line separator and bidi override becomes a visible escape (`\\x1b`, `\\n`,
+    `\\u202e`). Text the CLI prints for people comes from the store (ids,
+    messages, attributes, model names, written by anyone who could write) or from
+    the command line; raw, an ESC in it could recolour, retitle or clear the
+    terminal, forge a hyperlink (OSC 8) or a line, or reorder what is shown."""
+    return _UNSAFE.sub(_escape, str(value))
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def console(stderr: bool = False) -> Console:
+    """Rich's console for people. Markup and emoji codes are off: the text printed
+    holds user data, in which `[link=...]` or `:smile:` must stay as written."""
     terminal = (sys.stderr if stderr else sys.stdout).isatty()
     return Console(
         stderr=stderr,
         no_color=bool(os.environ.get("NO_COLOR")),
         highlight=False,
+        markup=False,
+        emoji=False,
         soft_wrap=not terminal,
         width=None if terminal else PIPED_WIDTH,
     )
@@ -37,11 +60,25 @@ JSONL_BLOCK = 1 << 16
 instead of one write per line."""
 
 
+_RAW_IN_JSON = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]")
+"""What JSON encoding leaves raw that a terminal may act on: DEL, the C1 controls
+(U+009B is CSI to some terminals), line separators and bidi overrides, in UTF-8.
+orjson escapes the C0 controls itself."""
+
+
 def print_json(data: Any) -> None:
-    _emit(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    """Indented JSON for `--json`, with the characters `_RAW_IN_JSON` names written
+    as `\\u` escapes: the same JSON values, safe on a terminal."""
+    encoded = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    _emit(_RAW_IN_JSON.sub(_json_escape, encoded))
+
+
+def _json_escape(found: re.Match[bytes]) -> bytes:
+    return b"\\u%04x" % ord(found.group().decode())
 
 
 def print_jsonl(rows: Iterable[Any]) -> None:
+    """JSONL byte for byte as orjson writes it (`export`: the data, not a display)."""
     block = bytearray()
     for row in rows:
         block += orjson.dumps(row)
@@ -70,7 +107,7 @@ def status_text(registry: ModelRegistry, model: str, type_name: str, status: str
     if et is not None and et.derived and et.child:
         et = found.types.get(et.child) if found else None
     colour = et.colors.get(status) if et else None
-    return Text(status, style=colour or "")
+    return Text(shown(status), style=colour or "")
 
 
 # On a narrow terminal nothing is cut off with an ellipsis (an audit must show
@@ -81,9 +118,11 @@ MIN_WRAPPED = 8
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Cells that are `Text` are taken as they are (their text already `shown`);
+    everything else is `shown` here."""
     cells = [
         [
-            cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
+            cell if isinstance(cell, Text) else Text("" if cell is None else shown(cell))
             for cell in row
         ]
         for row in rows
@@ -101,7 +140,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
             break
         need += extra
         whole.add(i)
-    grid = Table(title=title, title_justify="left", show_lines=False)
+    heading = None if title is None else Text(shown(title))
+    grid = Table(title=heading, title_justify="left", show_lines=False)
     for i, name in enumerate(columns):
         if i in whole:
             grid.add_column(name, no_wrap=True, min_width=widest[i])

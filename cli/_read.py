@@ -20,7 +20,7 @@ from ._app import (
     opened,
     reported,
 )
-from ._output import console, print_json, print_jsonl, status_text, table, when
+from ._output import console, print_json, print_jsonl, shown, status_text, table, when
 
 ModelArg = Annotated[str, typer.Argument(help="Status model, e.g. openfn.")]
 TypeArg = Annotated[str, typer.Argument(help="Entity type, e.g. run or work_order.")]
@@ -54,7 +54,7 @@ def status(
         data = row.model_dump(mode="json")
         print_json(data["statuses"] if statuses else data)
     elif format == "repr":
-        print(statuses_repr(row.statuses) if statuses else row.status.work_status_repr())
+        print(shown(statuses_repr(row.statuses) if statuses else row.status.work_status_repr()))
     else:
         _show_row(row, statuses, status_text(registry, model, type, row.status.status))
 
@@ -62,9 +62,11 @@ def status(
 def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
     out = console()
     head = Text(
-        f"{row.model} {row.type} {row.id}"
-        + (f" (parent {row.parent})" if row.parent else "")
-        + ": "
+        shown(
+            f"{row.model} {row.type} {row.id}"
+            + (f" (parent {row.parent})" if row.parent else "")
+            + ": "
+        )
     )
     head.append_text(coloured)
     if row.status.count > 1:
@@ -85,7 +87,7 @@ def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
     extras = dict(sorted((row.model_extra or {}).items()))
     for key, value in {**details, **extras}.items():
         if value is not None:
-            out.print(f"  {key}: {_plain(value)}", markup=False)
+            out.print(shown(f"  {key}: {_plain(value)}"))
     if with_statuses:
         table(
             None,
@@ -242,8 +244,6 @@ def verify(db: DbOption = None, json: JsonOption = False) -> None:
     elif report.ok:
         console().print(f"chain intact: {report.events} events, head {report.head_hash[:16]}")
     else:
-        console().print(
-            f"chain BROKEN at seq {report.first_broken_seq}: {report.problem}", markup=False
-        )
+        console().print(shown(f"chain BROKEN at seq {report.first_broken_seq}: {report.problem}"))
     if not report.ok:
         raise typer.Exit(1)

@@ -11,10 +11,10 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from ledger import Outcome, UsageError
+from ledger import BadJson, Outcome, UsageError, parse_json
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, fail, opened, reported
-from ._output import console, print_json, table
+from ._output import console, print_json, shown, table
 
 
 @app.command()
@@ -31,7 +31,10 @@ def init(db: DbOption = None, json: JsonOption = False) -> None:
             )
         else:
             console().print(
-                f"ledger ready at {ledger.store.url} ({ledger.store.backend}, {head.seq} events)"
+                shown(
+                    f"ledger ready at {ledger.store.url} ({ledger.store.backend}, "
+                    f"{head.seq} events)"
+                )
             )
 
 
@@ -78,16 +81,16 @@ def record(
     }
     if attributes is not None:
         try:
-            event["attributes"] = orjson.loads(attributes)
-        except orjson.JSONDecodeError:
-            raise fail(UsageError("--attributes must be a JSON object")) from None
+            event["attributes"] = parse_json(attributes)
+        except BadJson as error:
+            raise fail(BadJson(f"--attributes: {error.message}", **error.details)) from None
     with opened(db, models) as ledger, reported():
         outcome = ledger.record(**event)
     if json:
         print_json(outcome.to_dict())
     else:
         word = "recorded" if outcome.kind == "accepted" else "duplicate of"
-        console().print(f"{word} seq {outcome.seq} ({outcome.event_id})")
+        console().print(shown(f"{word} seq {outcome.seq} ({outcome.event_id})"))
 
 
 def _timestamp(text: str) -> int | float | str:
@@ -183,7 +186,7 @@ def import_(
         )
         err = console(stderr=True)
         for item in failures[:10]:
-            err.print(f"line {item['line']}: {item['code']}: {item['message']}", markup=False)
+            err.print(shown(f"line {item['line']}: {item['code']}: {item['message']}"))
         if len(failures) > 10:
             err.print(
                 f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")
