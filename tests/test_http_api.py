@@ -497,6 +497,24 @@ def test_an_unexpected_failure_is_500_without_a_stack_trace(
     assert "secret" not in response.text and "Traceback" not in response.text
 
 
+def test_the_server_log_line_of_a_failure_escapes_the_path(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ids may hold C1 controls and bidi overrides, which the server log, often a
+    terminal, must not get raw (U+009B is CSI to some terminals)."""
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api.ledger, "status", broken)
+    with caplog.at_level("ERROR", logger="status_ledger.service"):
+        response = api.get("/views/openfn/run/run%C2%9B2J%E2%80%AEexe")
+    assert response.status_code == 500
+    [line] = [r.getMessage() for r in caplog.records if r.name == "status_ledger.service"]
+    assert "\x9b" not in line and "\u202e" not in line
+    assert "run\\x9b2J\\u202eexe" in line
+
+
 def test_the_openapi_document_describes_the_event_body_and_the_bearer_scheme(api: Api) -> None:
     schema = orjson.loads(api.get("/openapi.json").content)
     body = schema["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"]
