@@ -110,7 +110,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # %r: the path may hold controls and bidi overrides, and the log is often a terminal
+    # %r: the path may hold C1 controls and bidi overrides; the log is often a terminal
     log.exception("unexpected error on %s %r", request.method, request.url.path)
     return JSONResponse(
         {"code": "internal_error", "message": "internal error; the server log has the details"},

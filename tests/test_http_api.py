@@ -500,8 +500,9 @@ def test_an_unexpected_failure_is_500_without_a_stack_trace(
 def test_the_server_log_line_of_a_failure_escapes_the_path(
     api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Ids may hold C1 controls and bidi overrides, which the server log, often a
-    terminal, must not get raw (U+009B is CSI to some terminals)."""
+    """A path may hold C1 controls and bidi overrides (the id pattern lets them
+    through to a lookup), which the server log, often a terminal, must not get
+    raw: U+009B is CSI to some terminals."""
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
