@@ -106,7 +106,8 @@ def _root(
 def fail(error: LedgerError) -> typer.Exit:
     """One line on stderr with the stable code; exit 2 for usage errors, else 1."""
     if _state["debug"]:
-        traceback.print_exception(error)
+        trace = "".join(traceback.format_exception(error))
+        print("\n".join(shown(line) for line in trace.splitlines()), file=sys.stderr)
     message = " ".join(error.message.split())
     print(shown(f"Error: {error.code}: {message}"), file=sys.stderr)
     return typer.Exit(2 if isinstance(error, UsageError) else 1)

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.errors import StyleSyntaxError
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -107,7 +109,16 @@ def status_text(registry: ModelRegistry, model: str, type_name: str, status: str
     if et is not None and et.derived and et.child:
         et = found.types.get(et.child) if found else None
     colour = et.colors.get(status) if et else None
-    return Text(shown(status), style=colour or "")
+    return Text(shown(status), style=_look(colour))
+
+
+def _look(spec: str | None) -> Style:
+    """A model's colour for a status, as a Rich style without a hyperlink: the
+    model file is user text, and `link URL` in it would print an OSC 8 link."""
+    try:
+        return Style.parse(spec or "").update_link(None)
+    except StyleSyntaxError:
+        return Style()
 
 
 # On a narrow terminal nothing is cut off with an ellipsis (an audit must show

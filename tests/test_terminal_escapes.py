@@ -13,9 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 from _spec import cli
+from rich.style import Style
 
-from cli._output import shown
-from ledger import Ledger
+from cli._output import shown, status_text
+from ledger import Ledger, ModelRegistry, StatusModel
 
 # CSI (clear screen), OSC 0 (window title, ended by BEL), OSC 8 (hyperlink, ended by
 # ST), a C1 CSI, DEL, a backspace, a carriage return, a line separator and a bidi
@@ -96,6 +97,7 @@ HUMAN_COMMANDS = {
     "an option value typed as an argument": ["list", "uipath", "job", "--limit", HOSTILE],
     "a file name typed as an argument": ["import", f"/nonexistent/{HOSTILE}.jsonl"],
     "an event id typed as an argument": ["record", *JOB, "--id", "j-2", "--event-id", HOSTILE],
+    "an error shown with --debug": ["--debug", "status", "uipath", "job", HOSTILE],
 }
 
 
@@ -106,7 +108,7 @@ def test_no_human_output_passes_an_escape_sequence_through_raw(hostile: Path, na
     printed = result.stdout + result.stderr
     assert printed.strip(), name
     assert not RAW.search(printed), printed
-    assert "Traceback" not in printed
+    assert ("Traceback" in printed) == (args[0] == "--debug")
 
 
 def test_import_reports_rejected_lines_without_raw_escapes(hostile: Path, tmp_path: Path) -> None:
@@ -148,3 +150,15 @@ def test_json_output_escapes_what_a_terminal_acts_on_and_export_stays_byte_exact
     exported = cli("export", "--db", str(hostile)).stdout_bytes
     assert exported == written
     assert "\u202e".encode() in exported
+
+
+def test_a_model_colour_cannot_print_a_hyperlink() -> None:
+    """A Rich style can carry `link URL`, which prints an OSC 8 hyperlink."""
+    tinted = MODEL + (
+        '[types.job.colors]\nNew = "bold red link https://evil.example"\nDone = "no style"\n'
+    )
+    registry = ModelRegistry.builtin().with_models([StatusModel.from_toml(tinted, "evil.toml")])
+    new = status_text(registry, "evil", "job", "New")
+    assert isinstance(new.style, Style) and new.style.link is None
+    assert new.style.bold and new.style.color is not None and new.style.color.name == "red"
+    assert status_text(registry, "evil", "job", "Done").style == Style()
