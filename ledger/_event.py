@@ -137,16 +137,16 @@ def _written_if_plain(value: Any) -> bytes:
 
 def _wide_int(value: Any, path: str = "") -> str | None:
     """Why `value` holds an integer outside the signed 64-bit range, if it does.
-    Such integers are refused rather than kept: SQLite's JSON functions, most
-    JSON readers (JavaScript's among them) and orjson itself turn them into
-    floats, so a value kept exactly here would not stay exact beyond the ledger."""
+    Such integers are refused rather than kept: SQLite's JSON functions and
+    orjson turn them into floats (JavaScript does so past 2**53), so a value kept
+    exactly here would not stay exact once it leaves the ledger."""
     if isinstance(value, int) and not isinstance(value, bool):
         if INT64_MIN <= value <= INT64_MAX:
             return None
         digits = str(value)
-        shown = digits if len(digits) <= 40 else f"a {len(digits.lstrip('-'))}-digit number"
+        number = digits if len(digits) <= 40 else f"a {len(digits.lstrip('-'))}-digit number"
         where = f" at {path}" if path else ""
-        return f"integer {shown}{where} is outside the signed 64-bit range; send it as a string"
+        return f"integer {number}{where} is outside the signed 64-bit range; send it as a string"
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list | tuple):
@@ -239,6 +239,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_line(line: bytes | str) -> dict[str, Any]:
+    """One JSONL line as the event object it must be (`parse_json`'s checks)."""
     if len(line) > MAX_LINE_BYTES:
         raise BadJson(f"line is longer than {MAX_LINE_BYTES} bytes")
     obj = parse_json(line)
