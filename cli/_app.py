@@ -15,6 +15,8 @@ import typer
 
 from ledger import Ledger, LedgerError, UsageError
 
+from ._output import shown
+
 # Click's exception base, wherever this Typer version takes Click from.
 _ClickException: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
@@ -76,7 +78,7 @@ def _usage_error(error: Exception) -> int:
         ctx = getattr(error, "ctx", None)
         message = " ".join(getattr(error, "format_message", error.__str__)().split())
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        print(f"Error: usage_error: {message}{hint}", file=sys.stderr)
+        print(shown(f"Error: usage_error: {message}{hint}"), file=sys.stderr)
     return int(getattr(error, "exit_code", 2))
 
 
@@ -140,9 +142,10 @@ def _root(
 def fail(error: LedgerError) -> typer.Exit:
     """One line on stderr with the stable code; exit 2 for usage errors, else 1."""
     if _state["debug"]:
-        traceback.print_exception(error)
+        trace = "".join(traceback.format_exception(error))
+        print("\n".join(shown(line) for line in trace.splitlines()), file=sys.stderr)
     message = " ".join(error.message.split())
-    print(f"Error: {error.code}: {message}", file=sys.stderr)
+    print(shown(f"Error: {error.code}: {message}"), file=sys.stderr)
     return typer.Exit(2 if isinstance(error, UsageError) else 1)
 
 

@@ -16,7 +16,7 @@ from rich.text import Text
 from ledger import DemoResult, Ledger, ViewRow, build_demo, ingest, short_digest
 
 from ._app import JsonOption, app, reported
-from ._output import Column, console, print_json, status_text, table, when
+from ._output import Column, console, print_json, shown, status_text, table, when
 
 VIEWS = [
     ("openfn", "work_order"),
@@ -75,7 +75,9 @@ def demo(
 def _tour(ledger: Ledger, result: DemoResult) -> None:
     out = console()
     assert result.verify is not None
-    out.print(Text(f"Status Ledger demo: {result.events} events in {result.db}", style="bold"))
+    out.print(
+        Text(shown(f"Status Ledger demo: {result.events} events in {result.db}"), style="bold")
+    )
     out.print(
         f"Built in {result.seconds:.2f}s from four systems' documented lifecycles.", markup=False
     )
@@ -410,7 +412,7 @@ def _next_steps(out: Console, result: DemoResult) -> None:
     _heading(out, "Try next")
     for command in next_commands(result):
         # one line however narrow the terminal, so that it copies and pastes whole
-        out.print(f"  {command}", markup=False, soft_wrap=True)
+        out.print(shown(f"  {command}"), soft_wrap=True)
 
 
 def next_commands(result: DemoResult) -> list[str]:

@@ -10,7 +10,7 @@ from ledger import model_diagram
 
 from ._app import DbOption, JsonOption, ModelsDirOption, opened, reported
 from ._complete import complete_model
-from ._output import Column, console, print_json, table
+from ._output import Column, console, print_json, shown, table
 
 models_app = typer.Typer(help="Status models: list, show, add.", no_args_is_help=True)
 
@@ -59,16 +59,17 @@ def show_model(
         model = ledger.registry.model(name)
         text = model_diagram(model, diagram) if diagram is not None else None
     if text is not None:
-        print(text, end="")
+        print("\n".join(shown(line) for line in text.split("\n")), end="")
         return
     if json:
         print_json(model.model_dump(mode="json"))
         return
     out = console()
-    out.print(f"{model.name} v{model.version}: {model.title}", markup=False)
+    out.print(shown(f"{model.name} v{model.version}: {model.title}"))
     for et in model.types.values():
         if et.derived and not et.written:
-            out.print(f"\n{et.name}: derived ({et.derived}) from {et.child}", markup=False)
+            out.print()
+            out.print(shown(f"{et.name}: derived ({et.derived}) from {et.child}"))
             continue
         aliases: dict[str, list[str]] = {}
         for alias, target in et.aliases.items():
@@ -110,6 +111,4 @@ def add_model(
     if json:
         print_json({"name": model.name, "version": model.version, "types": list(model.types)})
         return
-    console().print(
-        f"added model {model.name} v{model.version} ({', '.join(model.types)})", markup=False
-    )
+    console().print(shown(f"added model {model.name} v{model.version} ({', '.join(model.types)})"))

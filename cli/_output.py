@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 import orjson
 from rich.cells import cell_len
 from rich.console import Console
+from rich.errors import StyleSyntaxError
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -23,12 +26,34 @@ from ledger import ModelRegistry, display_time, write_whole
 PIPED_WIDTH = 10_000
 
 
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(value: object) -> str:
+    """`value` as text that is safe to print to a terminal: each control character,
+    line separator and bidi override becomes a visible escape (`\\x1b`, `\\n`,
+    `\\u202e`). Text the CLI prints for people comes from the store (ids,
+    messages, attributes, model names, written by anyone who could write) or from
+    the command line; raw, an ESC in it could recolour, retitle or clear the
+    terminal, forge a hyperlink (OSC 8) or a line, or reorder what is shown."""
+    return _UNSAFE.sub(_escape, str(value))
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def console(stderr: bool = False) -> Console:
+    """Rich's console for people. Markup and emoji codes are off: the text printed
+    holds user data, in which `[link=...]` or `:smile:` must stay as written."""
     terminal = (sys.stderr if stderr else sys.stdout).isatty()
     return Console(
         stderr=stderr,
         no_color=bool(os.environ.get("NO_COLOR")),
         highlight=False,
+        markup=False,
+        emoji=False,
         soft_wrap=not terminal,
         width=None if terminal else PIPED_WIDTH,
     )
@@ -39,11 +64,25 @@ JSONL_BLOCK = 1 << 16
 instead of one write per line."""
 
 
+_RAW_IN_JSON = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]")
+"""What JSON encoding leaves raw that a terminal may act on: DEL, the C1 controls
+(U+009B is CSI to some terminals), line separators and bidi overrides, in UTF-8.
+orjson escapes the C0 controls itself."""
+
+
 def print_json(data: Any) -> None:
-    _emit(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    """Indented JSON for `--json`, with the characters `_RAW_IN_JSON` names written
+    as `\\u` escapes: the same JSON values, safe on a terminal."""
+    encoded = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    _emit(_RAW_IN_JSON.sub(_json_escape, encoded))
+
+
+def _json_escape(found: re.Match[bytes]) -> bytes:
+    return b"\\u%04x" % ord(found.group().decode())
 
 
 def print_jsonl(rows: Iterable[Any]) -> None:
+    """JSONL byte for byte as orjson writes it (`export`: the data, not a display)."""
     block = bytearray()
     for row in rows:
         block += orjson.dumps(row)
@@ -72,7 +111,16 @@ def status_text(registry: ModelRegistry, model: str, type_name: str, status: str
     if et is not None and et.derived and et.child:
         et = found.types.get(et.child) if found else None
     colour = et.colors.get(status) if et else None
-    return Text(status, style=colour or "")
+    return Text(shown(status), style=_look(colour))
+
+
+def _look(spec: str | None) -> Style:
+    """A model's colour for a status, as a Rich style without a hyperlink: the
+    model file is user text, and `link URL` in it would print an OSC 8 link."""
+    try:
+        return Style.parse(spec or "").update_link(None)
+    except StyleSyntaxError:
+        return Style()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +147,12 @@ MIN_FOLDED = 8
 def table(
     title: str | None, columns: Sequence[Column | str], rows: Iterable[Sequence[Any]]
 ) -> None:
+    """Cells that are `Text` are taken as they are (their text already `shown`);
+    everything else is `shown` here."""
     specs = [c if isinstance(c, Column) else Column(c) for c in columns]
     cells = [
         [
-            cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
+            cell if isinstance(cell, Text) else Text("" if cell is None else shown(cell))
             for cell in row
         ]
         for row in rows
@@ -111,17 +161,18 @@ def table(
         max([len(c.name), *(_widest_line(row[i]) for row in cells)]) for i, c in enumerate(specs)
     ]
     out = console()
-    shown = _fitting(specs, widest, out.width)
-    whole = _kept_whole(specs, widest, shown, out.width)
-    hidden = [c.name for i, c in enumerate(specs) if i not in shown]
-    grid = Table(title=title, title_justify="left")
-    for i in shown:
+    visible = _fitting(specs, widest, out.width)
+    whole = _kept_whole(specs, widest, visible, out.width)
+    hidden = [c.name for i, c in enumerate(specs) if i not in visible]
+    heading = None if title is None else Text(shown(title))
+    grid = Table(title=heading, title_justify="left")
+    for i in visible:
         if i in whole:
             grid.add_column(specs[i].name, no_wrap=True, min_width=widest[i])
         else:
             grid.add_column(specs[i].name, overflow="fold")
     for row in cells:
-        grid.add_row(*(row[i] for i in shown))
+        grid.add_row(*(row[i] for i in visible))
     out.print(grid)
     if hidden:
         out.print(

@@ -22,7 +22,7 @@ from ._app import (
     reported,
 )
 from ._complete import complete_model, complete_type, complete_view_status
-from ._output import Column, console, print_json, print_jsonl, status_text, table, when
+from ._output import Column, console, print_json, print_jsonl, shown, status_text, table, when
 
 ModelArg = Annotated[
     str, typer.Argument(help="Status model, e.g. openfn.", autocompletion=complete_model)
@@ -61,7 +61,7 @@ def status(
         data = row.model_dump(mode="json")
         print_json(data["statuses"] if statuses else data)
     elif format == "repr":
-        print(statuses_repr(row.statuses) if statuses else row.status.work_status_repr())
+        print(shown(statuses_repr(row.statuses) if statuses else row.status.work_status_repr()))
     else:
         _show_row(row, statuses, status_text(registry, model, type, row.status.status))
 
@@ -69,9 +69,11 @@ def status(
 def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
     out = console()
     head = Text(
-        f"{row.model} {row.type} {row.id}"
-        + (f" (parent {row.parent})" if row.parent else "")
-        + ": "
+        shown(
+            f"{row.model} {row.type} {row.id}"
+            + (f" (parent {row.parent})" if row.parent else "")
+            + ": "
+        )
     )
     head.append_text(coloured)
     if row.status.count > 1:
@@ -92,7 +94,7 @@ def _show_row(row: ViewRow, with_statuses: bool, coloured: Text) -> None:
     extras = dict(sorted((row.model_extra or {}).items()))
     for key, value in {**details, **extras}.items():
         if value is not None:
-            out.print(f"  {key}: {_plain(value)}", markup=False)
+            out.print(shown(f"  {key}: {_plain(value)}"))
     if with_statuses:
         table(
             None,
@@ -350,11 +352,11 @@ def verify(
             )
         else:
             where = "" if report.first_broken_seq is None else f" at seq {report.first_broken_seq}"
-            out.print(f"chain BROKEN{where}: {report.code}: {report.problem}", markup=False)
+            out.print(shown(f"chain BROKEN{where}: {report.code}: {report.problem}"))
         for diff in report.view_differences:
             fields = ", ".join(c.field for c in diff.changes)
             parent = f" in {diff.parent}" if diff.parent else ""
             fields = f" ({fields})" if fields else ""
-            out.print(f"  {diff.view} {diff.id}{parent}: {diff.kind}{fields}", markup=False)
+            out.print(shown(f"  {diff.view} {diff.id}{parent}: {diff.kind}{fields}"))
     if not report.ok:
         raise typer.Exit(1)

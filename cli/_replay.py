@@ -11,7 +11,7 @@ import typer
 from ledger import ReplayReport, RowDiff, display_time
 
 from ._app import DbOption, JsonOption, app, opened, reported
-from ._output import print_json
+from ._output import print_json, shown
 
 WIDTH = 100
 
@@ -61,34 +61,38 @@ def _print(report: ReplayReport, limit: int) -> None:
         )
         or "the installed models and projections"
     )
-    print(f"replayed {report.events} events with {candidate}")
+    _say(f"replayed {report.events} events with {candidate}")
     if report.unprojected:
-        print(f"({report.unprojected} newer events are not in the live views yet; left out)")
-    print(f"{'view':<24} {'live':>6} {'candidate':>9} {'added':>6} {'removed':>7} {'changed':>7}")
+        _say(f"({report.unprojected} newer events are not in the live views yet; left out)")
+    _say(f"{'view':<24} {'live':>6} {'candidate':>9} {'added':>6} {'removed':>7} {'changed':>7}")
     for v in report.views:
-        print(
+        _say(
             f"{v.view:<24} {v.live_rows:>6} {v.candidate_rows:>9} {v.added:>6} {v.removed:>7} "
             f"{v.changed:>7}"
         )
     if report.identical:
-        print("identical: no view row differs and no event would be rejected")
+        _say("identical: no view row differs and no event would be rejected")
         return
     differing = sum(1 for v in report.views if v.differs)
     rows = len(report.differences)
-    print(
+    _say(
         f"{_count(rows, 'row')} {'differs' if rows == 1 else 'differ'} in "
         f"{_count(differing, 'view')}; "
         f"{_count(len(report.rejected), 'event')} would be rejected"
     )
     if report.differences:
-        print("first differences:" if len(report.differences) > limit else "differences:")
+        _say("first differences:" if len(report.differences) > limit else "differences:")
         for diff in report.differences[:limit]:
             _print_diff(diff)
     if report.rejected:
-        print("first rejected events:" if len(report.rejected) > limit else "rejected events:")
+        _say("first rejected events:" if len(report.rejected) > limit else "rejected events:")
         for r in report.rejected[:limit]:
-            print(f"  seq {r.seq} {r.entity}: {r.status} at {display_time(r.occurred_at)}")
-            print(f"    {r.code}: {r.message.removeprefix(r.entity + ': ')}")
+            _say(f"  seq {r.seq} {r.entity}: {r.status} at {display_time(r.occurred_at)}")
+            _say(f"    {r.code}: {r.message.removeprefix(r.entity + ': ')}")
+
+
+def _say(line: str) -> None:
+    print(shown(line))
 
 
 def _count(n: int, noun: str) -> str:
@@ -98,13 +102,13 @@ def _count(n: int, noun: str) -> str:
 def _print_diff(diff: RowDiff) -> None:
     where = f"{diff.view} {diff.id}" + (f" (parent {diff.parent})" if diff.parent else "")
     if diff.kind == "changed":
-        print(f"  changed {where}")
+        _say(f"  changed {where}")
         for change in diff.changes:
-            print(_cut(f"    {change.field}: {_show(change.live)} -> {_show(change.candidate)}"))
+            _say(_cut(f"    {change.field}: {_show(change.live)} -> {_show(change.candidate)}"))
         return
     row = diff.candidate if diff.kind == "added" else diff.live
     status = (row or {}).get("status", {}).get("status")
-    print(f"  {diff.kind} {where}: {status}")
+    _say(f"  {diff.kind} {where}: {status}")
 
 
 def _show(value: Any) -> str:

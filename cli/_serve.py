@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, opened, reported
-from ._output import console, print_json, table, when
+from ._output import console, print_json, shown, table, when
 
 tokens_app = typer.Typer(
     help="API tokens for the HTTP service (stored hashed in the ledger database).",
@@ -121,4 +121,4 @@ def tokens_revoke(
     if json:
         print_json(info.model_dump())
     else:
-        console().print(f"token {info.name} revoked at {when(info.revoked_at)}", markup=False)
+        console().print(shown(f"token {info.name} revoked at {when(info.revoked_at)}"))

@@ -12,7 +12,7 @@ import typer
 from rich.progress import Progress
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, opened, reported
-from ._output import console, print_json
+from ._output import console, print_json, shown
 
 
 @app.command()
@@ -58,7 +58,9 @@ def rebuild(
     if json:
         print_json({"view": view, "events": upto, "seconds": round(seconds, 3)})
     else:
-        console().print(f"rebuilt {view or 'all views'} from {upto} events in {seconds:.2f}s")
+        console().print(
+            shown(f"rebuilt {view or 'all views'} from {upto} events in {seconds:.2f}s")
+        )
 
 
 @app.command()
@@ -88,7 +90,7 @@ def project(
         signal.signal(signal.SIGINT, request_stop)
     with opened(db, models) as ledger, reported():
         if follow:
-            print(f"following {ledger.store.url} until SIGTERM or Ctrl-C", file=sys.stderr)
+            print(shown(f"following {ledger.store.url} until SIGTERM or Ctrl-C"), file=sys.stderr)
             total = ledger.follow(stop, interval=interval)
         else:
             total = ledger.catch_up()

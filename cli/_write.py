@@ -11,11 +11,20 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from ledger import ForceWithoutReason, LedgerError, Outcome, UsageError, ingest, short_digest
+from ledger import (
+    BadJson,
+    ForceWithoutReason,
+    LedgerError,
+    Outcome,
+    UsageError,
+    ingest,
+    parse_json,
+    short_digest,
+)
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, fail, opened, reported
 from ._complete import complete_model, complete_type, complete_written_status
-from ._output import console, print_json, table, when
+from ._output import console, print_json, shown, table, when
 from ._progress import ImportProgress
 
 
@@ -33,7 +42,10 @@ def init(db: DbOption = None, json: JsonOption = False) -> None:
             )
         else:
             console().print(
-                f"ledger ready at {ledger.store.url} ({ledger.store.backend}, {head.seq} events)"
+                shown(
+                    f"ledger ready at {ledger.store.url} ({ledger.store.backend}, "
+                    f"{head.seq} events)"
+                )
             )
 
 
@@ -91,9 +103,9 @@ def record(
     }
     if attributes is not None:
         try:
-            event["attributes"] = orjson.loads(attributes)
-        except orjson.JSONDecodeError:
-            raise fail(UsageError("--attributes must be a JSON object")) from None
+            event["attributes"] = parse_json(attributes)
+        except BadJson as error:
+            raise fail(BadJson(f"--attributes: {error.message}", **error.details)) from None
     with opened(db, models) as ledger, reported():
         try:
             outcome = ledger.record(**event)
@@ -106,8 +118,7 @@ def record(
     else:
         word = "recorded" if outcome.kind == "accepted" else "duplicate of"
         console().print(
-            f"{word} seq {outcome.seq}, event id {short_digest(outcome.event_id or '')}",
-            markup=False,
+            shown(f"{word} seq {outcome.seq}, event id {short_digest(outcome.event_id or '')}")
         )
 
 
@@ -282,7 +293,7 @@ def _report_import(
     )
     err = console(stderr=True)
     for item in failures[:10]:
-        err.print(f"{where} {item[where]}: {item['code']}: {item['message']}", markup=False)
+        err.print(shown(f"{where} {item[where]}: {item['code']}: {item['message']}"))
     if len(failures) > 10:
         err.print(
             f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")

@@ -41,7 +41,7 @@ from ._errors import (
     UsageError,
     WrongErrorType,
 )
-from ._event import EventInput, StatusChanged, canonical_json
+from ._event import EventInput, StatusChanged, canonical_json, parse_json
 from ._history import HistoryEntry
 from ._identity import stream_key
 from ._ledger import Ledger, ViewService, open_store
@@ -127,6 +127,7 @@ __all__ = [
     "open_store",
     "page_cursor",
     "parse_cli_time",
+    "parse_json",
     "rejected_events",
     "short_digest",
     "statuses_repr",

@@ -5,6 +5,7 @@ idempotency keys and exports all agree on."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from typing import Annotated, Any, ClassVar
 
@@ -86,12 +87,15 @@ class EventInput(BaseModel):
     @classmethod
     def _plain_json(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         """Attributes are hashed and exported as JSON, so they must survive the
-        round trip unchanged: no NaN, no sets, no 65-bit integers, no deep nesting."""
+        round trip unchanged: no NaN, no sets, no integers beyond 64 bits, no deep
+        nesting."""
         if value is not None:
             try:
-                dumped = canonical_json(value)
-            except orjson.JSONEncodeError as exc:
-                raise ValueError(f"not plain JSON: {exc}") from None
+                # Past 2**53 (rare) orjson stops here, and only then is a walk needed
+                # to find an integer outside the 64-bit range.
+                dumped = orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER)
+            except orjson.JSONEncodeError:
+                dumped = _written_if_plain(value)
             # orjson writes NaN and Infinity as null, so only then is the walk needed.
             if b"null" in dumped and not _finite(value):
                 raise ValueError("not plain JSON: NaN and Infinity have no JSON form")
@@ -109,6 +113,51 @@ class EventInput(BaseModel):
             and k != "event_id"
             and not (k == "force" and v is False)
         }
+
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _written_if_plain(value: Any) -> bytes:
+    """`value` as orjson writes it, or the ValueError that says why it must not be."""
+    try:
+        written = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        problem: str | None = f"not plain JSON: {exc}"
+    else:
+        problem = None
+    try:
+        wide = _wide_int(value)
+    except RecursionError:  # deeper than orjson writes, so refused all the same
+        wide = None
+    if wide or problem:
+        raise ValueError(wide or problem)
+    return written
+
+
+def _wide_int(value: Any, path: str = "") -> str | None:
+    """Why `value` holds an integer outside the signed 64-bit range, if it does.
+    Such integers are refused rather than kept: SQLite's JSON functions and
+    orjson turn them into floats (JavaScript does so past 2**53), so a value kept
+    exactly here would not stay exact once it leaves the ledger."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if INT64_MIN <= value <= INT64_MAX:
+            return None
+        digits = str(value)
+        number = digits if len(digits) <= 40 else f"a {len(digits.lstrip('-'))}-digit number"
+        where = f" at {path}" if path else ""
+        return f"integer {number}{where} is outside the signed 64-bit range; send it as a string"
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _wide_int(item, f"{path}[{key!r}]" if path else repr(key))
+        if found:
+            return found
+    return None
 
 
 def _finite(value: Any) -> bool:
@@ -136,13 +185,64 @@ def derived_event_id(digest: str, ordinal: int) -> str:
     return "sha256:" + hashlib.sha256(f"{digest}#{ordinal}".encode()).hexdigest()[:40]
 
 
-def parse_line(line: bytes | str) -> dict[str, Any]:
-    if len(line) > MAX_LINE_BYTES:
-        raise BadJson(f"line is longer than {MAX_LINE_BYTES} bytes")
+def parse_json(data: bytes | str) -> Any:
+    """One JSON document, refused as `bad_json` when it is not valid JSON or an
+    object in it repeats a key; integers come back exact, however long.
+
+    orjson alone would keep the last of repeated keys and turn integers beyond 64
+    bits into floats, silently. Neither shows in its result, but both are ruled
+    out cheaply (about a microsecond) by writing the result back: every
+    key is followed by one colon, so a document whose colons all come back has no
+    repeated key (unless a colon in a string was written as an escape, `\\u003a`);
+    and an integer too long for orjson comes back as a float of at least 1e16,
+    which orjson writes with an exponent (`e+`). Only the rare document that
+    fails a check is read again, slowly, by a parser that sees every key and
+    keeps every integer (tests/test_fuzz_jsonl.py holds one against the other)."""
     try:
-        obj = orjson.loads(line)
+        obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadJson(f"not valid JSON: {exc}") from None
+    raw = data.encode() if isinstance(data, str) else data
+    if _surely_as_written(raw, obj):
+        return obj
+    try:
+        return json.loads(raw, object_pairs_hook=_unique_keys)
+    except RecursionError:  # over about 1000 levels deep: nothing the ledger takes
+        raise BadJson("nested too deeply to be checked for repeated keys") from None
+    except ValueError as exc:  # orjson read it, so this parser should too
+        raise BadJson(f"not valid JSON: {exc}") from None
+
+
+def _surely_as_written(raw: bytes, obj: Any) -> bool:
+    """The checks `parse_json` explains; False sends the document to the slow parser."""
+    try:
+        written = orjson.dumps(obj)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (255)
+        return False
+    # One-byte searches first: they are a memchr, and most lines hold no + and no \\.
+    return (
+        raw.count(b":") == written.count(b":")
+        and (b"+" not in written or b"e+" not in written)
+        and (b"\\" not in raw or b"\\u003" not in raw)
+    )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadJson(f"duplicate key {key!r} in one JSON object", key=key)
+            seen.add(key)
+    return obj
+
+
+def parse_line(line: bytes | str) -> dict[str, Any]:
+    """One JSONL line as the event object it must be (`parse_json`'s checks)."""
+    if len(line) > MAX_LINE_BYTES:
+        raise BadJson(f"line is longer than {MAX_LINE_BYTES} bytes")
+    obj = parse_json(line)
     if not isinstance(obj, dict):
         raise BadJson(f"an event must be a JSON object, got {type(obj).__name__}")
     return obj

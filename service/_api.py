@@ -20,6 +20,7 @@ from ledger import (
     VerifyReport,
     ViewRow,
     page_cursor,
+    parse_json,
 )
 
 from ._auth import Admin, Ctx, Reader, Writer
@@ -116,7 +117,10 @@ def stamp(item: Any, principal: Principal, index: int) -> dict[str, Any] | bytes
     """Fill in the caller as actor; only an admin may force or speak for someone else.
     Anything that is not an object goes on as JSON text, for the ledger's own bad_json."""
     if not isinstance(item, dict):
-        return orjson.dumps(item)
+        try:
+            return orjson.dumps(item)
+        except orjson.JSONEncodeError:  # nested too deep or an integer too long to write:
+            return orjson.dumps(type(item)())  # an empty value of its kind is as wrong
     if principal.role != "admin":
         if item.get("force") not in (None, False):
             raise PermissionDenied(
@@ -161,9 +165,9 @@ async def post_events(request: Request, principal: Writer, ctx: Ctx) -> JSONResp
     actor is `token:NAME`."""
     body = await read_body(request, ctx.max_body_bytes)
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadJson(f"request body is not valid JSON: {exc}") from None
+        data = parse_json(body)
+    except BadJson as error:
+        raise BadJson(f"request body: {error.message}", **error.details) from None
     items = data if isinstance(data, list) else [data]
     if len(items) > ctx.max_events:
         raise BodyTooLarge(

@@ -127,7 +127,8 @@ async def _disconnected(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    # %r: the path may hold C1 controls and bidi overrides; the log is often a terminal
+    log.exception("unexpected error on %s %r", request.method, request.url.path)
     return JSONResponse(
         {"code": "internal_error", "message": "internal error; the server log has the details"},
         500,

@@ -2,7 +2,9 @@
 JSON type, NaN and 400-digit numbers, truncations, flipped bytes, raw binary)
 go through `parse_line`, validation and append. Whatever comes in, the only
 exception is a LedgerError, a rejected line changes nothing, and an accepted
-one leaves a chain that verifies. Bounded by example count, so CI time is fixed."""
+one leaves a chain that verifies. And hand-written JSON (repeated keys, escaped
+colons, long integers, any spacing) checks `parse_json`'s cheap checks against a
+parser that sees everything. Bounded by example count, so CI time is fixed."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from _spec import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import Ledger, LedgerError, ModelRegistry
+from ledger import BadJson, Ledger, LedgerError, ModelRegistry, parse_json
 from ledger._prepare import prepare
 
 scalars = (
@@ -197,3 +199,67 @@ def test_the_import_command_answers_every_fuzzed_file_without_a_traceback(
     assert len(rejects.read_bytes().splitlines()) == counts["rejected"]
     with Ledger.open(Path(db)) as ledger:
         assert ledger.verify().events == counts["accepted"]
+
+
+class Pairs(list[tuple[str, Any]]):
+    """A JSON object as written, in which a key may repeat."""
+
+
+documents = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["x", ":", "a:b", "é", "\u2028"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.lists(st.tuples(st.sampled_from(["a", "b", ":", "a:b"]), inner), max_size=4).map(Pairs)
+    ),
+    max_leaves=12,
+)
+
+
+def _write(value: Any, space: str, colon: str) -> str:
+    """JSON text by hand: the stdlib cannot repeat a key, nor spell a colon in a
+    string as the escape `colon`."""
+    if isinstance(value, Pairs):
+        members = [
+            f"{_write(k, space, colon)}{space}:{space}{_write(v, space, colon)}" for k, v in value
+        ]
+        return "{" + f",{space}".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + f",{space}".join(_write(v, space, colon) for v in value) + "]"
+    text = json.dumps(value)
+    return text.replace(":", colon) if isinstance(value, str) else text
+
+
+def _repeats_a_key(text: str) -> bool:
+    found = []
+
+    def check(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found.append(len({k for k, _ in pairs}) < len(pairs))
+        return dict(pairs)
+
+    json.loads(text, object_pairs_hook=check)
+    return any(found)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(
+    document=documents,
+    space=st.sampled_from(["", " ", "\n\t "]),
+    colon=st.sampled_from([":", "\\u003a", "\\u003A"]),
+    as_bytes=st.booleans(),
+)
+def test_parse_json_refuses_every_repeated_key_and_keeps_every_integer_exactly(
+    document: Any, space: str, colon: str, as_bytes: bool
+) -> None:
+    """The cheap checks that spare most documents the slow parser must never let a
+    repeated key or a long integer through, however the document is spelled."""
+    text = _write(document, space, colon)
+    data = text.encode() if as_bytes else text
+    if _repeats_a_key(text):
+        with pytest.raises(BadJson, match="duplicate key"):
+            parse_json(data)
+    else:
+        assert repr(parse_json(data)) == repr(json.loads(text))

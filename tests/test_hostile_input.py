@@ -6,6 +6,7 @@ exactly as it was."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import sqlite3
@@ -100,6 +101,35 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
         "missing_field",
     ),
     "unknown field": (_line(sql="DROP TABLE views"), "unexpected_field"),
+    "repeated key": (_line()[:-1] + b',"status":"Running"}', "bad_json"),
+    "repeated key with spaces": (_line()[:-1] + b' , "id" :  "job-2" }', "bad_json"),
+    "repeated key deep in attributes": (
+        _line(attributes={"a": [{"b": 1}]}).replace(b'{"b":1}', b'{"b":1,"b":2}'),
+        "bad_json",
+    ),
+    "repeated key hidden by an escaped colon": (
+        _line(message="a:b", attributes={"k": 1})
+        .replace(b"a:b", b"a\\u003ab")
+        .replace(b'{"k":1}', b'{"k":1,"k":2}'),
+        "bad_json",
+    ),
+    "integer of 2**64 in attributes": (
+        _line(attributes={"n": 0}).replace(b":0}", b":18446744073709551616}"),
+        "invalid_field",
+    ),
+    "integer of 2**63 in attributes": (_line(attributes={"n": 2**63}), "invalid_field"),
+    "integer below -2**63 in attributes": (
+        _line(attributes={"n": [0]}).replace(b"[0]", b"[-9223372036854775809]"),
+        "invalid_field",
+    ),
+    "30-digit integer in attributes": (
+        _line(attributes={"n": 0}).replace(b":0}", b":123456789012345678901234567890}"),
+        "invalid_field",
+    ),
+    "30-digit integer as occurred_at": (
+        _line(occurred_at=0).replace(b":0}", b":123456789012345678901234567890}"),
+        "bad_timestamp",
+    ),
     "unknown model": (_line(model="'; DROP TABLE views; --"), "unknown_model"),
     "unknown status": (_line(status="' OR '1'='1"), "unknown_status"),
 }
@@ -110,6 +140,12 @@ def test_bad_lines_are_what_they_claim() -> None:
     with pytest.raises(UnicodeDecodeError):
         invalid_utf8.decode()
     assert len(BAD_LINES["huge line"][0]) > 1 << 20
+    for name in BAD_LINES:
+        if name.startswith("repeated key"):
+            line = BAD_LINES[name][0]
+            assert len(orjson.loads(line)) <= len(json.loads(line)), name  # orjson keeps the last
+    hidden = BAD_LINES["repeated key hidden by an escaped colon"][0]
+    assert hidden.count(b":") == orjson.dumps(orjson.loads(hidden)).count(b":")
 
 
 @pytest.mark.parametrize("name", list(BAD_LINES))
@@ -153,6 +189,8 @@ def test_a_bad_line_among_good_ones_rejects_only_itself(seeded: Path, tmp_path: 
         ({"attributes": {"x": float("nan")}}, "invalid_field"),
         ({"attributes": {"x": {1, 2}}}, "invalid_field"),
         ({"attributes": {"x": 2**70}}, "invalid_field"),
+        ({"attributes": {"x": [2**63]}}, "invalid_field"),
+        ({"attributes": {"x": {"y": -(2**63) - 1}}}, "invalid_field"),
         ({"attributes": {"x": object()}}, "invalid_field"),
         ({"occurred_at": float("nan")}, "bad_timestamp"),
         ({"occurred_at": float("-inf")}, "bad_timestamp"),
@@ -164,6 +202,8 @@ def test_a_bad_line_among_good_ones_rejects_only_itself(seeded: Path, tmp_path: 
         "nan-attribute",
         "set-attribute",
         "65-bit-attribute",
+        "2**63-attribute",
+        "below-int64-attribute",
         "object-attribute",
         "nan-epoch",
         "minus-infinity-epoch",
@@ -180,6 +220,62 @@ def test_python_values_json_cannot_carry_are_coded_rejections(
         with pytest.raises(LedgerError) as caught:
             ledger.record(**{**GOOD, **fields})
         assert caught.value.code == code
+        assert fingerprint(ledger) == before
+
+
+EXACT = {
+    "max": 2**63 - 1,
+    "min": -(2**63),
+    "deep": [{"n": 2**62}],
+    "float": 1e300,
+    "digits as text": "123456789012345678901234567890",
+}
+
+
+def test_integers_up_to_64_bits_are_kept_exactly_on_every_path_and_backend(
+    seeded_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "exact.jsonl"
+    source.write_bytes(_line(id="from-import", attributes=EXACT) + b"\n")
+    assert cli("import", str(source), "--db", seeded_url).exit_code == 0
+    flags = ["--model", "uipath", "--type", "job", "--status", "Pending", "--occurred-at", "5"]
+    attributes = orjson.dumps(EXACT).decode()
+    recorded = cli(
+        "record", *flags, "--id", "from-record", "--attributes", attributes, "--db", seeded_url
+    )
+    assert recorded.exit_code == 0, recorded.output
+    with Ledger.open(seeded_url) as ledger:
+        ledger.record(**{**GOOD, "id": "from-api", "attributes": EXACT})
+        kept = {e["id"]: e["attributes"] for e in ledger.export() if "attributes" in e}
+        assert ledger.verify().ok
+    assert kept == dict.fromkeys(["from-import", "from-record", "from-api"], EXACT)
+    assert all(type(a["max"]) is int and type(a["float"]) is float for a in kept.values())
+    exported = cli("export", "--db", seeded_url).stdout
+    assert exported.count('"max":9223372036854775807,') == 3
+
+
+@pytest.mark.parametrize(
+    ("attributes", "code"),
+    [
+        ('{"a": 1, "a": 2}', "bad_json"),
+        ('{"a": {"b": [{"c": 1, "c": 1}]}}', "bad_json"),
+        ('{"n": 9223372036854775808}', "invalid_field"),
+        ('{"n": 123456789012345678901234567890}', "invalid_field"),
+    ],
+    ids=["repeated-key", "repeated-key-deep", "2**63", "30-digits"],
+)
+def test_record_refuses_repeated_keys_and_wide_integers_in_attributes(
+    seeded: Path, attributes: str, code: str
+) -> None:
+    with Ledger.open(seeded) as ledger:
+        before = fingerprint(ledger)
+    flags = ["--model", "uipath", "--type", "job", "--status", "Pending", "--occurred-at", "5"]
+    result = cli("record", *flags, "--id", "j", "--attributes", attributes, "--db", str(seeded))
+    assert result.exit_code == 1
+    one_error_line(result.stderr, code)
+    if code == "bad_json":
+        assert "duplicate key 'a'" in result.stderr or "duplicate key 'c'" in result.stderr
+    with Ledger.open(seeded) as ledger:
         assert fingerprint(ledger) == before
 
 

@@ -310,6 +310,48 @@ def test_a_body_that_is_not_json_is_400_bad_json(api: Api, body: bytes) -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"model": "openfn", "model": "osmo"}', "model"),
+        (b'[{"model": "openfn", "attributes": {"a": [{"b": 1, "b": 1}]}}]', "b"),
+    ],
+    ids=["top-level", "deep-in-an-array"],
+)
+def test_a_body_with_a_repeated_key_is_400_bad_json_naming_the_key(
+    api: Api, body: bytes, key: str
+) -> None:
+    response = api.post("/events", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_json"
+    assert response.json()["key"] == key
+    assert api.ledger.store.head().seq == 0
+
+
+def test_integers_beyond_64_bits_are_refused_and_up_to_64_bits_kept_exactly(stored: Api) -> None:
+    exact = run_event("run-1", "Pending", "2024-05-01T10:00:00Z", attributes={"n": 2**63 - 1})
+    wide = [
+        run_event("run-2", "Pending", "2024-05-01T10:00:00Z", attributes={"n": 0}),
+        run_event("run-3", "Pending", "2024-05-01T10:00:00Z", attributes={"n": [0]}),
+    ]
+    body = orjson.dumps([exact, *wide])
+    body = body.replace(b'"n":0', b'"n":18446744073709551616', 1)
+    body = body.replace(b'"n":[0]', b'"n":[-123456789012345678901234567890]', 1)
+    response = stored.post("/events", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    codes = [o.get("error", {}).get("code", o["kind"]) for o in response.json()["outcomes"]]
+    assert codes == ["accepted", "invalid_field", "invalid_field"]
+    [kept] = [e["attributes"] for e in stored.ledger.export()]
+    assert kept == {"n": 2**63 - 1}
+
+
+def test_a_non_object_too_deep_to_write_back_is_still_bad_json(api: Api) -> None:
+    deep = b"[" + b"[" * 300 + b"]" * 300 + b"]"
+    response = api.post("/events", content=deep, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["outcomes"][0]["error"]["code"] == "bad_json"
+
+
+@pytest.mark.parametrize(
     ("field", "value", "code"),
     [
         ("id", 7, "invalid_field"),
@@ -458,6 +500,25 @@ def test_an_unexpected_failure_is_500_without_a_stack_trace(
         "message": "internal error; the server log has the details",
     }
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_the_server_log_line_of_a_failure_escapes_the_path(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A path may hold C1 controls and bidi overrides (the id pattern lets them
+    through to a lookup), which the server log, often a terminal, must not get
+    raw: U+009B is CSI to some terminals."""
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api.ledger, "status", broken)
+    with caplog.at_level("ERROR", logger="status_ledger.service"):
+        response = api.get("/views/openfn/run/run%C2%9B2J%E2%80%AEexe")
+    assert response.status_code == 500
+    [line] = [r.getMessage() for r in caplog.records if r.name == "status_ledger.service"]
+    assert "\x9b" not in line and "\u202e" not in line
+    assert "run\\x9b2J\\u202eexe" in line
 
 
 def test_the_openapi_document_describes_the_event_body_and_the_bearer_scheme(api: Api) -> None:

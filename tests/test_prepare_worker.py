@@ -152,6 +152,31 @@ def test_rejections_from_the_worker_keep_their_class_code_and_details(
     assert illegal.allowed
 
 
+def test_the_worker_refuses_repeated_keys_and_wide_integers_as_one_process_does(
+    tmp_path: Path, workers_started: list[PrepareWorker]
+) -> None:
+    job = orjson.dumps({"model": "uipath", "type": "job", "id": "v", "status": "Pending"})[:-1]
+    hostile = [
+        job + b',"occurred_at":5,"status":"Running"}',
+        job + b',"occurred_at":5,"attributes":{"a":{"b":1,"b":2}}}',
+        job + b',"occurred_at":5,"attributes":{"n":18446744073709551616}}',
+        job + b',"occurred_at":5,"attributes":{"n":9223372036854775808}}',
+        job + b',"occurred_at":5,"attributes":{"n":9223372036854775807},"event_id":"v-1"}',
+    ]
+    events = [orjson.dumps(e) for e in history(40, 5)]
+    lines = [*hostile, *events, *hostile]
+    codes = ["bad_json", "bad_json", "invalid_field", "invalid_field"]
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        report = ledger.append(_handing_over_midway(lines, workers_started), workers=2)
+        kept = [e["attributes"] for e in ledger.export() if e["id"] == "v"]
+    assert len(workers_started) == 1
+    late = report.outcomes[-len(hostile) :]
+    assert [o.error.code for o in report.outcomes[: len(codes)] if o.error] == codes
+    assert [o.error.code for o in late if o.error] == codes
+    assert late[-1].kind == "duplicate"
+    assert kept == [{"n": 2**63 - 1}]
+
+
 def test_an_error_raised_by_the_inputs_stops_the_append_where_one_process_stops(
     tmp_path: Path, workers_started: list[PrepareWorker]
 ) -> None:
