@@ -111,9 +111,12 @@ def fail(error: LedgerError) -> typer.Exit:
 
 
 @contextmanager
-def opened(db: str | None, models: str | None = None) -> Iterator[Ledger]:
+def opened(db: str | None, models: str | None = None, *, create: bool = False) -> Iterator[Ledger]:
+    """The ledger a command works on. Only the commands that record (`init`,
+    `record`, `import`) pass `create`: every other one on a missing store fails
+    with `not_found` instead of reporting on a new, empty ledger."""
     try:
-        with Ledger.open(db, models_dir=models) as ledger:
+        with Ledger.open(db, models_dir=models, create=create) as ledger:
             yield ledger
     except LedgerError as error:
         raise fail(error) from None

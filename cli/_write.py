@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from ledger import Outcome, UsageError
+from ledger import LedgerError, Outcome, UsageError, check_output_path
 
 from ._app import DbOption, JsonOption, ModelsDirOption, app, fail, opened, reported
 from ._output import console, print_json, table
@@ -23,7 +25,7 @@ def init(db: DbOption = None, json: JsonOption = False) -> None:
 
     Example: status-ledger init --db ledger.db
     """
-    with opened(db) as ledger:
+    with opened(db, create=True) as ledger:
         head = ledger.store.head()
         if json:
             print_json(
@@ -81,7 +83,7 @@ def record(
             event["attributes"] = orjson.loads(attributes)
         except orjson.JSONDecodeError:
             raise fail(UsageError("--attributes must be a JSON object")) from None
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, create=True) as ledger, reported():
         outcome = ledger.record(**event)
     if json:
         print_json(outcome.to_dict())
@@ -129,6 +131,7 @@ def import_(
     """
     if file != "-" and not Path(file).is_file():
         raise fail(UsageError(f"no such file: {file}"))
+    out = _rejects_file(rejects, db, [] if file == "-" else [file])
     stream: BinaryIO = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     in_flight: dict[int, tuple[int, bytes]] = {}
 
@@ -158,7 +161,7 @@ def import_(
 
     _fewer_collections()
     try:
-        with opened(db, models) as ledger, reported():
+        with opened(db, models, create=True) as ledger, reported():
             report = ledger.append(
                 numbered(),
                 batch_size=batch_size,
@@ -166,14 +169,17 @@ def import_(
                 keep_outcomes=False,
                 workers=workers,
             )
+        failures.sort(key=lambda f: f["line"])
+        if out is not None:
+            if stat.S_ISREG(os.fstat(out.fileno()).st_mode):
+                out.truncate(0)  # opened without truncating, in case the import never ran
+            for item in failures:
+                out.write(orjson.dumps(item) + b"\n")
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-    failures.sort(key=lambda f: f["line"])
-    if rejects:
-        with open(rejects, "wb") as out:
-            for item in failures:
-                out.write(orjson.dumps(item) + b"\n")
+        if out is not None:
+            out.close()
     if json:
         print_json(report.counts())
     else:
@@ -190,6 +196,26 @@ def import_(
             )
     if report.rejected:
         raise typer.Exit(1)
+
+
+def _rejects_file(rejects: str | None, db: str | None, inputs: list[str]) -> BinaryIO | None:
+    """The rejects file, opened before anything is imported: a path that cannot
+    be written (a missing directory, a directory, no permission) is an error
+    while nothing is committed yet, and a path that is the ledger's own file or
+    the input is refused before either is touched (`ledger.check_output_path`).
+    It is truncated only once the import has run."""
+    if not rejects:
+        return None
+    try:
+        check_output_path(rejects, store=db, inputs=inputs)
+        descriptor = os.open(rejects, os.O_WRONLY | os.O_CREAT, 0o666)
+    except LedgerError as error:
+        raise fail(error) from None
+    except OSError as error:
+        raise fail(
+            UsageError(f"cannot write --rejects {rejects}: {error.strerror}; nothing was imported")
+        ) from None
+    return os.fdopen(descriptor, "wb")
 
 
 def _fewer_collections() -> None:

@@ -11,6 +11,7 @@ from ._errors import (
     BadTimestamp,
     ConcurrencyConflict,
     ConnectionFailed,
+    CorruptStore,
     DerivedType,
     EntityRuleViolation,
     EventIdConflict,
@@ -41,6 +42,7 @@ from ._history import HistoryEntry
 from ._identity import stream_key
 from ._ledger import Ledger, ViewService, open_store
 from ._outcome import AppendReport, Outcome
+from ._outputs import check_output_path
 from ._pipe import write_whole
 from ._registry import ModelRegistry
 from ._replayreport import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
@@ -59,6 +61,7 @@ __all__ = [
     "BadTimestamp",
     "ConcurrencyConflict",
     "ConnectionFailed",
+    "CorruptStore",
     "Cursor",
     "DemoResult",
     "DerivedType",
@@ -107,6 +110,7 @@ __all__ = [
     "WrongErrorType",
     "build_demo",
     "canonical_json",
+    "check_output_path",
     "model_diagram",
     "open_store",
     "parse_cli_time",

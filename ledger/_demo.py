@@ -50,6 +50,8 @@ def build_demo(path: str | os.PathLike[str] | None = None) -> DemoResult:
     Refuses a file that is not an earlier demo, so a mistyped `--db` never
     destroys a real ledger."""
     started = time.perf_counter()
+    if path is not None and not os.fspath(path):
+        raise UsageError("the demo's --db is empty; give a file path")
     target = Path(path if path is not None else DEMO_DB)
     _remove_previous_demo(target)
     result = DemoResult(db=str(target))

@@ -142,6 +142,13 @@ class NotALedger(StoreError):
     code = "not_a_ledger"
 
 
+class CorruptStore(StoreError):
+    """The database file is damaged: SQLite's integrity check found broken pages
+    or indexes. Nothing is written to it; restore it from a backup or an export."""
+
+    code = "corrupt_store"
+
+
 class NewerSchema(StoreError):
     code = "newer_schema"
 

@@ -78,14 +78,31 @@ class ViewService(Projector, Protocol):
     ) -> ReplayReport: ...
 
 
-def open_store(url: str) -> EventStore:
+def open_store(url: str, *, create: bool = True) -> EventStore:
+    """The store at a file path or postgresql:// URL. `create` (a writer's open)
+    makes it when missing and refuses a damaged SQLite file; without it only an
+    existing ledger opens, anything else is `NotFound` and nothing is created."""
+    if not url:
+        raise UsageError("the store (--db) is empty; give a file path or a postgresql:// URL")
     if url.startswith(("postgresql://", "postgres://")):
         from ._postgres import PostgresEventStore
 
-        return PostgresEventStore(url)
+        return PostgresEventStore(url, create=create)
     from ._sqlite import SQLiteEventStore
 
-    return SQLiteEventStore(url)
+    return SQLiteEventStore(url, create=create)
+
+
+def store_url(url: str | os.PathLike[str] | None = None) -> str:
+    """The store a command means: the one given, else $STATUS_LEDGER_DB, else
+    ./status-ledger.db. An empty string, given or in the variable, is refused:
+    it is a mistake (an unset shell variable), never the default file."""
+    if url is not None:
+        return os.fspath(url)
+    from_env = os.environ.get("STATUS_LEDGER_DB")
+    if from_env is not None and not from_env:
+        raise UsageError("STATUS_LEDGER_DB is set but empty; unset it or give a store")
+    return from_env or DEFAULT_DB
 
 
 def _time(value: TimeArg) -> float | None:
@@ -112,10 +129,16 @@ class Ledger:
         *,
         models_dir: str | os.PathLike[str] | None = None,
         views: bool = True,
+        create: bool = True,
     ) -> Ledger:
-        """Open (creating on first use) the ledger at a file path or postgresql:// URL."""
-        target = str(url or os.environ.get("STATUS_LEDGER_DB") or DEFAULT_DB)
-        store = open_store(target)
+        """Open the ledger at a file path or postgresql:// URL (default:
+        $STATUS_LEDGER_DB, else ./status-ledger.db; an empty string is a
+        `UsageError`). With `create` (the default, as a program that records
+        wants) a missing store is created and a damaged SQLite file is refused
+        with `CorruptStore`; `create=False` opens only an existing ledger and
+        raises `NotFound` for anything else, creating nothing: what a reader
+        wants, so that a mistyped path is an error and not an empty ledger."""
+        store = open_store(store_url(url), create=create)
         try:
             sources = [builtin_sources(), store.saved_models()]
             if models_dir is not None:
