@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger import Ledger, LedgerError, UsageError
+from ledger import Ledger, LedgerError, OpenMode, UsageError
 
 # Click's exception base, wherever this Typer version takes Click from.
 _ClickException: type[Exception] = next(
@@ -111,12 +111,13 @@ def fail(error: LedgerError) -> typer.Exit:
 
 
 @contextmanager
-def opened(db: str | None, models: str | None = None, *, create: bool = False) -> Iterator[Ledger]:
-    """The ledger a command works on. Only the commands that record (`init`,
-    `record`, `import`) pass `create`: every other one on a missing store fails
-    with `not_found` instead of reporting on a new, empty ledger."""
+def opened(db: str | None, models: str | None = None, mode: OpenMode = "read") -> Iterator[Ledger]:
+    """The ledger a command works on, opened for what it does (`Ledger.open`):
+    only the commands that record (`init`, `record`, `import`) may create one;
+    every other one on a missing store fails with `not_found` instead of
+    reporting on a new, empty ledger."""
     try:
-        with Ledger.open(db, models_dir=models, create=create) as ledger:
+        with Ledger.open(db, models_dir=models, mode=mode) as ledger:
             yield ledger
     except LedgerError as error:
         raise fail(error) from None

@@ -36,7 +36,7 @@ def serve(
 
     from service import create_app
 
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="write") as ledger, reported():
         service = create_app(ledger, max_body_bytes=max_body_bytes)
         uvicorn.run(service, host=host, port=port, log_level="info", server_header=False)
 
@@ -54,7 +54,7 @@ def tokens_create(
     """
     from service import Tokens
 
-    with opened(db) as ledger, reported():
+    with opened(db, mode="write") as ledger, reported():
         token = Tokens(ledger.store).create(name, role)
     if json:
         print_json({"name": name, "role": role, "token": token})
@@ -94,7 +94,7 @@ def tokens_revoke(
     """
     from service import Tokens
 
-    with opened(db) as ledger, reported():
+    with opened(db, mode="write") as ledger, reported():
         info = Tokens(ledger.store).revoke(name)
     if json:
         print_json(info.model_dump())

@@ -25,7 +25,7 @@ def init(db: DbOption = None, json: JsonOption = False) -> None:
 
     Example: status-ledger init --db ledger.db
     """
-    with opened(db, create=True) as ledger:
+    with opened(db, mode="create") as ledger:
         head = ledger.store.head()
         if json:
             print_json(
@@ -83,7 +83,7 @@ def record(
             event["attributes"] = orjson.loads(attributes)
         except orjson.JSONDecodeError:
             raise fail(UsageError("--attributes must be a JSON object")) from None
-    with opened(db, models, create=True) as ledger, reported():
+    with opened(db, models, mode="create") as ledger, reported():
         outcome = ledger.record(**event)
     if json:
         print_json(outcome.to_dict())
@@ -161,7 +161,7 @@ def import_(
 
     _fewer_collections()
     try:
-        with opened(db, models, create=True) as ledger, reported():
+        with opened(db, models, mode="create") as ledger, reported():
             report = ledger.append(
                 numbered(),
                 batch_size=batch_size,
@@ -243,7 +243,7 @@ def sweep(
 
     Example: status-ledger sweep --now 2024-05-03T00:00:00Z --dry-run
     """
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="read" if dry_run else "write") as ledger, reported():
         actions = ledger.sweep(now, dry_run=dry_run)
     if json:
         print_json(actions)

@@ -40,7 +40,7 @@ from ._errors import (
 from ._event import EventInput, StatusChanged, canonical_json
 from ._history import HistoryEntry
 from ._identity import stream_key
-from ._ledger import Ledger, ViewService, open_store
+from ._ledger import Ledger, OpenMode, ViewService, open_store
 from ._outcome import AppendReport, Outcome
 from ._outputs import check_output_path
 from ._pipe import write_whole
@@ -84,6 +84,7 @@ __all__ = [
     "NewerSchema",
     "NotALedger",
     "NotFound",
+    "OpenMode",
     "Outcome",
     "ParentMismatch",
     "PermissionDenied",

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import orjson
 
@@ -32,6 +32,7 @@ from ._verify import VerifyReport, verify_chain
 from ._viewrow import ViewRow
 
 DEFAULT_DB = "status-ledger.db"
+OpenMode = Literal["create", "write", "read"]
 TimeArg = str | int | float | None
 
 
@@ -78,19 +79,20 @@ class ViewService(Projector, Protocol):
     ) -> ReplayReport: ...
 
 
-def open_store(url: str, *, create: bool = True) -> EventStore:
-    """The store at a file path or postgresql:// URL. `create` (a writer's open)
-    makes it when missing and refuses a damaged SQLite file; without it only an
-    existing ledger opens, anything else is `NotFound` and nothing is created."""
+def open_store(url: str, *, mode: OpenMode = "create") -> EventStore:
+    """The store at a file path or postgresql:// URL, opened for `mode` (see
+    `Ledger.open`)."""
     if not url:
         raise UsageError("the store (--db) is empty; give a file path or a postgresql:// URL")
+    if mode not in get_args(OpenMode):
+        raise UsageError(f"mode must be one of {', '.join(get_args(OpenMode))}, not {mode!r}")
     if url.startswith(("postgresql://", "postgres://")):
         from ._postgres import PostgresEventStore
 
-        return PostgresEventStore(url, create=create)
+        return PostgresEventStore(url, create=mode == "create")
     from ._sqlite import SQLiteEventStore
 
-    return SQLiteEventStore(url, create=create)
+    return SQLiteEventStore(url, create=mode == "create", check=mode != "read")
 
 
 def store_url(url: str | os.PathLike[str] | None = None) -> str:
@@ -129,16 +131,22 @@ class Ledger:
         *,
         models_dir: str | os.PathLike[str] | None = None,
         views: bool = True,
-        create: bool = True,
+        mode: OpenMode = "create",
     ) -> Ledger:
         """Open the ledger at a file path or postgresql:// URL (default:
         $STATUS_LEDGER_DB, else ./status-ledger.db; an empty string is a
-        `UsageError`). With `create` (the default, as a program that records
-        wants) a missing store is created and a damaged SQLite file is refused
-        with `CorruptStore`; `create=False` opens only an existing ledger and
-        raises `NotFound` for anything else, creating nothing: what a reader
-        wants, so that a mistyped path is an error and not an empty ledger."""
-        store = open_store(store_url(url), create=create)
+        `UsageError`) for what the caller is about to do:
+
+        - "create" (the default, what a program that records wants): a missing
+          store is created; a damaged SQLite file is refused with `CorruptStore`.
+        - "write": the same check, but the store must exist (`NotFound`).
+        - "read": the store must exist (`NotFound`) and nothing is created on
+          disk, so a mistyped path is an error and not a new empty ledger; no
+          damage check, so that a damaged store can still be read and exported.
+
+        A store "exists" when it holds the ledger's tables: an empty file or an
+        empty PostgreSQL database does not."""
+        store = open_store(store_url(url), mode=mode)
         try:
             sources = [builtin_sources(), store.saved_models()]
             if models_dir is not None:

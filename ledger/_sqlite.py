@@ -199,15 +199,17 @@ class SQLiteEventStore(EventStore):
     backend = "sqlite"
     recorder: SQLiteApplicationRecorder
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
-        """`create`: a writer's open, which makes the store when the file is
-        missing or empty and refuses a damaged one (`_check_integrity`); without
-        it only an existing ledger is opened (`NotFound` otherwise) and nothing
-        is created on disk."""
+    def __init__(
+        self, path: str | os.PathLike[str], *, create: bool = True, check: bool = True
+    ) -> None:
+        """`create` makes the store when the file is missing or empty; without it
+        only an existing ledger opens (`NotFound` otherwise) and nothing is made
+        on disk. `check` refuses a damaged file (`_check_integrity`): a writer
+        must not add to it, while a reader may still read what is left."""
         self.path = str(Path(path))
         self.url = self.path
         self.address = os.path.abspath(self.path)
-        self.read_only = _inspect(self.path, create=create)
+        self.read_only = _inspect(self.path, create=create, check=check)
         db_name = _read_only_uri(self.path) if self.read_only else self.path
         self.datastore = _Datastore(db_name, lock_timeout=BUSY_TIMEOUT_SECONDS)
         self.recorder = SQLiteApplicationRecorder(self.datastore)
@@ -315,7 +317,7 @@ class SQLiteEventStore(EventStore):
         self.datastore.close()
 
 
-def _inspect(path: str, *, create: bool) -> bool:
+def _inspect(path: str, *, create: bool, check: bool) -> bool:
     """Refuse files that are not ledgers before eventsourcing touches them; return
     whether the file can only be read. Without `create`, a missing file, an
     empty one and an SQLite database with no tables are `NotFound`: a read
@@ -360,7 +362,7 @@ def _inspect(path: str, *, create: bool) -> bool:
                         f"{path}: written by a newer status-ledger (store format {row[0]}, "
                         f"this version reads {STORE_FORMAT}); upgrade status-ledger"
                     )
-            if create and not read_only:
+            if check and not read_only:
                 _check_integrity(conn, path)
         finally:
             conn.close()
@@ -435,15 +437,15 @@ def _read_only_uri(path: str) -> str:
 
 
 def _make_shm(shm: Path, mode: int) -> None:
-    """Create an empty `-shm` with `mode` unless one exists; SQLite initialises
-    an empty one on first use."""
+    """Create a `-shm` with `mode` unless one exists. It holds one byte: SQLite
+    gives an empty one the database file's permissions (0444 again), while the
+    first connection to a non-empty one resets it to an empty index as usual."""
     try:
         descriptor = os.open(shm, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(mode))
-    except FileExistsError:
-        return
     except OSError:
-        return  # SQLite then makes its own, or reads without one
+        return  # it exists (SQLite uses it as it is) or cannot be made (nor by SQLite)
     try:
         os.fchmod(descriptor, stat.S_IMODE(mode))  # the umask narrowed os.open's mode
+        os.write(descriptor, b"\0")
     finally:
         os.close(descriptor)
