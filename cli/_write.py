@@ -23,6 +23,9 @@ from ._output import console, print_json, table
 def init(db: DbOption = None, json: JsonOption = False) -> None:
     """Create the store (and its views) if it does not exist; safe to run again.
 
+    Only init, record and import create a store: every other command on a
+    missing one fails with not_found.
+
     Example: status-ledger init --db ledger.db
     """
     with opened(db, mode="create") as ledger:
@@ -108,7 +111,12 @@ def _timestamp(text: str) -> int | float | str:
 @app.command("import")
 def import_(
     file: Annotated[str, typer.Argument(help="JSONL file, or - for standard input.")],
-    rejects: Annotated[str | None, typer.Option(help="Write rejected lines here as JSONL.")] = None,
+    rejects: Annotated[
+        str | None,
+        typer.Option(
+            help="Write rejected lines here as JSONL (never the ledger's own files or the input)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 5000,
     workers: Annotated[
         int | None,
