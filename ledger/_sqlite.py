@@ -350,7 +350,9 @@ def _inspect(path: str, *, create: bool, check: bool) -> bool:
                     f"(tables: {', '.join(sorted(tables)[:5])})"
                 )
             if not tables and not create:
-                raise NotFound(f"{path}: no ledger here (an SQLite database with no tables)")
+                raise NotFound(
+                    f"{path}: no ledger here (an SQLite database with no tables)", store=path
+                )
             if "ledger_meta" in tables:
                 row = conn.execute(
                     "SELECT value FROM ledger_meta WHERE key = 'store_format'"
@@ -381,14 +383,15 @@ SMALL_TABLE_CHECKS = tuple(
 
 def _check_integrity(conn: sqlite3.Connection, path: str) -> None:
     """Refuse to write into a damaged file, checked at a writer's open where that
-    is affordable. SQLite's `quick_check` reads every page of the file: on the
-    200,000-event store of docs/performance.md (212 MB) it took 280 ms with the
-    file in the page cache (more from disk), as long as a whole `record`, and
-    `quick_check(1)` is no faster (the 1 caps the errors reported, not the pages
-    read). It costs about 1.3 ms per MB, so files up to QUICK_CHECK_MAX_BYTES
-    (16 MB, some 15,000 events: about 20 ms) get the whole check; larger ones
-    get it for the schema and the small bookkeeping tables only (under a
-    millisecond), and their event and view pages are left to `verify`."""
+    is affordable. SQLite's `quick_check` reads every page of the file: on a
+    200,000-event store with its views (212 MB, `tests/_attack.history(12500)`
+    imported) it took 280 ms with the file in the page cache, more from disk,
+    added to every `record`; `quick_check(1)` is no faster (the 1 caps the
+    errors reported, not the pages read). At about 1.3 ms per MB, files up to
+    QUICK_CHECK_MAX_BYTES (16 MB, some 15,000 events: about 20 ms) get the
+    whole check; larger ones get it for the schema and the small bookkeeping
+    tables only (0.1 ms each there), and their event and view pages are left
+    to `verify`."""
     size = Path(path).stat().st_size
     statements = (WHOLE_CHECK,) if size <= QUICK_CHECK_MAX_BYTES else SMALL_TABLE_CHECKS
     try:

@@ -70,6 +70,32 @@ def as_user(user: str | None) -> list[str]:
 
 
 @pytest.fixture
+def other_user() -> str | None:
+    """Who runs the commands: root may write a 0444 file, so as root they run as
+    nobody; as anyone else, as themselves."""
+    return "nobody" if os.geteuid() == 0 else None
+
+
+@pytest.fixture
+def folder() -> Iterator[Path]:
+    """A directory for files handed to that user (`_hand_over`): pytest's own
+    temporary directories are closed to others when the tests run as root."""
+    path = Path(tempfile.mkdtemp(prefix="status-ledger-ro-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _hand_over(folder: Path, user: str | None) -> None:
+    """Give `folder` and the files in it to `user` (None: they are already ours)."""
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        for path in [folder, *folder.iterdir()]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+@pytest.fixture
 def seeded(tmp_path: Path) -> Path:
     db = tmp_path / "ledger.db"
     with Ledger.open(db) as ledger:
@@ -139,6 +165,33 @@ def test_an_unwritable_rejects_path_is_one_error_line_before_anything_is_committ
     one_error_line(result.stderr, "usage_error")
     assert "nothing was imported" in result.stderr
     assert _exported(seeded) == before
+
+
+def test_rejects_in_a_directory_the_user_may_not_write_are_refused_before_anything_is_committed(
+    folder: Path, other_user: str | None
+) -> None:
+    db = folder / "ledger.db"
+    with Ledger.open(db) as ledger:
+        ledger.append(history(2))
+    events = write_jsonl(folder / "events.jsonl", [*history(2, prefix="new-"), BAD_LINE])
+    closed = folder / "closed"
+    closed.mkdir()
+    _hand_over(folder, other_user)
+    closed.chmod(0o555)
+    before = _exported(db)
+    result = run(
+        "import",
+        str(events),
+        "--rejects",
+        str(closed / "r.jsonl"),
+        "--db",
+        str(db),
+        user=other_user,
+    )
+    assert result.returncode == 2, result
+    one_error_line(result.stderr, "usage_error")
+    assert "Permission denied" in result.stderr
+    assert _exported(db) == before
 
 
 def test_rejects_of_a_rerun_replace_the_earlier_rejects(seeded: Path, tmp_path: Path) -> None:
@@ -322,30 +375,6 @@ def test_a_large_file_still_gets_its_bookkeeping_tables_checked(
 
 
 # -- 7. reading a read-only ledger leaves it usable --------------------------------
-
-
-@pytest.fixture
-def other_user() -> str | None:
-    """Who runs the commands: root may write a 0444 file, so as root they run as
-    nobody; as anyone else, as themselves."""
-    return "nobody" if os.geteuid() == 0 else None
-
-
-@pytest.fixture
-def folder(other_user: str | None) -> Iterator[Path]:
-    """A directory that user may use (pytest's own is closed to others as root)."""
-    path = Path(tempfile.mkdtemp(prefix="status-ledger-ro-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _hand_over(folder: Path, user: str | None) -> None:
-    if user is not None:
-        entry = pwd.getpwnam(user)
-        for path in [folder, *folder.iterdir()]:
-            os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 def _sidecars_left_writable(db: Path) -> None:
