@@ -139,7 +139,9 @@ def import_(
     """
     if file != "-" and not Path(file).is_file():
         raise fail(UsageError(f"no such file: {file}"))
+    made = rejects is not None and not os.path.lexists(rejects)
     out = _rejects_file(rejects, db, [] if file == "-" else [file])
+    written = False
     stream: BinaryIO = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     in_flight: dict[int, tuple[int, bytes]] = {}
 
@@ -183,11 +185,14 @@ def import_(
                 out.truncate(0)  # opened without truncating, in case the import never ran
             for item in failures:
                 out.write(orjson.dumps(item) + b"\n")
+        written = True
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
         if out is not None:
             out.close()
+            if made and not written and rejects:  # an import that never ran leaves no file
+                os.unlink(rejects)
     if json:
         print_json(report.counts())
     else:

@@ -194,6 +194,19 @@ def test_rejects_in_a_directory_the_user_may_not_write_are_refused_before_anythi
     assert _exported(db) == before
 
 
+def test_an_import_that_cannot_open_its_store_leaves_no_rejects_file(tmp_path: Path) -> None:
+    """The rejects file is made before the store is opened; when the store then
+    fails, the empty file it would have been is removed again."""
+    events = write_jsonl(tmp_path / "events.jsonl", [BAD_LINE])
+    rejects = tmp_path / "rejects.jsonl"
+    result = run(
+        "import", str(events), "--rejects", str(rejects), "--db", str(tmp_path / "no/l.db")
+    )
+    assert result.returncode == 1
+    one_error_line(result.stderr, "store_error")
+    assert not rejects.exists()
+
+
 def test_rejects_of_a_rerun_replace_the_earlier_rejects(seeded: Path, tmp_path: Path) -> None:
     """The rejects file is opened before the import without truncating it, and
     emptied only once the import ran: what is left is this run's rejects alone."""
