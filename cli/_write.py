@@ -220,7 +220,7 @@ def _rejects_file(rejects: str | None, db: str | None, inputs: list[str]) -> Bin
     if not rejects:
         return None
     try:
-        check_output_path(rejects, store=db, inputs=inputs)
+        check_output_path(rejects, store=db, inputs=inputs, label="--rejects")
         descriptor = os.open(rejects, os.O_WRONLY | os.O_CREAT, 0o666)
     except LedgerError as error:
         raise fail(error) from None

@@ -24,10 +24,11 @@ def check_output_path(
     *,
     store: str | os.PathLike[str] | None,
     inputs: Iterable[str | os.PathLike[str]] = (),
-    option: str = "--rejects",
+    label: str = "the output",
 ) -> None:
     """Raise `UsageError` when `output` is one of the store's files or an input.
-    `store` is what `Ledger.open` would be given (None: the default store)."""
+    `store` is what `Ledger.open` would be given (None: the default store);
+    `label` names the output in the message (a command's option)."""
     url = store_url(store)
     protected: list[tuple[Path, str]] = []
     if url and not url.startswith(("postgresql://", "postgres://")):
@@ -41,8 +42,8 @@ def check_output_path(
     for path, what in protected:
         if _same(target, path):
             raise UsageError(
-                f"{option} {os.fspath(output)} is {what}; writing there would destroy it. "
-                "Nothing was imported; choose another file"
+                f"{label} {os.fspath(output)} is {what}; writing there would destroy it",
+                field=label,
             )
 
 
