@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger import Ledger, LedgerError, UsageError
+from ledger import Ledger, LedgerError, OpenMode, UsageError
 
 from ._output import shown
 
@@ -150,9 +150,13 @@ def fail(error: LedgerError) -> typer.Exit:
 
 
 @contextmanager
-def opened(db: str | None, models: str | None = None) -> Iterator[Ledger]:
+def opened(db: str | None, models: str | None = None, mode: OpenMode = "read") -> Iterator[Ledger]:
+    """The ledger a command works on, opened for what it does (`Ledger.open`):
+    only the commands that record (`init`, `record`, `import`) may create one;
+    every other one on a missing store fails with `not_found` instead of
+    reporting on a new, empty ledger."""
     try:
-        with Ledger.open(db, models_dir=models) as ledger:
+        with Ledger.open(db, models_dir=models, mode=mode) as ledger:
             yield ledger
     except LedgerError as error:
         raise fail(error) from None

@@ -56,7 +56,7 @@ def _registry(ctx: typer.Context) -> ModelRegistry:
     is_url = str(target).startswith(("postgresql://", "postgres://"))
     try:
         if is_url or Path(target).is_file():
-            with Ledger.open(target, models_dir=models_dir, views=False) as ledger:
+            with Ledger.open(target, models_dir=models_dir, views=False, mode="read") as ledger:
                 return ledger.registry
         if models_dir:
             return ModelRegistry.builtin().with_model_dir(models_dir)

@@ -77,7 +77,7 @@ def consume(
 
     source = NatsSource(url, stream, subject, durable, rejects_subject, ack_wait)
     stop = threading.Event()
-    with opened(db, models) as ledger, reported(), _stopped_by_signals(stop):
+    with opened(db, models, mode="create") as ledger, reported(), _stopped_by_signals(stop):
         report = consume_nats(
             ledger,
             source,

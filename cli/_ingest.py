@@ -51,7 +51,7 @@ def pull_openfn(
     pages = 0
     failures: list[str] = []
     convert = ingest.adapter("openfn")
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="create") as ledger, reported():
         for page in ingest.openfn_pages(url, since, token, page_size):
             pages += 1
             report = ledger.append(convert(page))

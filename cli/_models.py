@@ -106,7 +106,7 @@ def add_model(
 
     Example: status-ledger models add deploy.toml
     """
-    with opened(db) as ledger, reported():
+    with opened(db, mode="write") as ledger, reported():
         model = ledger.add_model(file)
     if json:
         print_json({"name": model.name, "version": model.version, "types": list(model.types)})

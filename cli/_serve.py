@@ -52,7 +52,7 @@ def serve(
     from service import Limits, create_app, server_config
 
     limits = Limits(max_connections=max_connections, request_timeout=request_timeout)
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="write") as ledger, reported():
         service = create_app(ledger, max_body_bytes=max_body_bytes)
         uvicorn.Server(server_config(service, host=host, port=port, limits=limits)).run()
 
@@ -70,7 +70,7 @@ def tokens_create(
     """
     from service import Tokens
 
-    with opened(db) as ledger, reported():
+    with opened(db, mode="write") as ledger, reported():
         token = Tokens(ledger.store).create(name, role)
     if json:
         print_json({"name": name, "role": role, "token": token})
@@ -116,7 +116,7 @@ def tokens_revoke(
     """
     from service import Tokens
 
-    with opened(db) as ledger, reported():
+    with opened(db, mode="write") as ledger, reported():
         info = Tokens(ledger.store).revoke(name)
     if json:
         print_json(info.model_dump())

@@ -38,7 +38,7 @@ def rebuild(
     Example: status-ledger rebuild --view osmo/workflow
     """
     started = time.perf_counter()
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="write") as ledger, reported():
         if sys.stderr.isatty() and not json:
             with Progress(console=console(stderr=True), transient=True) as bar:
                 task = bar.add_task("rebuilding", total=None)
@@ -88,7 +88,7 @@ def project(
     if follow:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="write") as ledger, reported():
         if follow:
             print(shown(f"following {ledger.store.url} until SIGTERM or Ctrl-C"), file=sys.stderr)
             total = ledger.follow(stop, interval=interval)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gc
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Annotated, Any, BinaryIO
 
 import orjson
@@ -17,6 +20,7 @@ from ledger import (
     LedgerError,
     Outcome,
     UsageError,
+    check_output_path,
     ingest,
     parse_json,
     short_digest,
@@ -34,7 +38,7 @@ def init(db: DbOption = None, json: JsonOption = False) -> None:
 
     Example: status-ledger init --db ledger.db
     """
-    with opened(db) as ledger:
+    with opened(db, mode="create") as ledger:
         head = ledger.store.head()
         if json:
             print_json(
@@ -106,7 +110,7 @@ def record(
             event["attributes"] = parse_json(attributes)
         except BadJson as error:
             raise fail(BadJson(f"--attributes: {error.message}", **error.details)) from None
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="create") as ledger, reported():
         try:
             outcome = ledger.record(**event)
         except ForceWithoutReason:
@@ -138,7 +142,12 @@ def _timestamp(text: str) -> int | float | str:
 @app.command("import")
 def import_(
     file: Annotated[str, typer.Argument(help="JSONL file, or - for standard input.")],
-    rejects: Annotated[str | None, typer.Option(help="Write rejected lines here as JSONL.")] = None,
+    rejects: Annotated[
+        str | None,
+        typer.Option(
+            help="Write rejected lines here as JSONL (never the ledger's own files or the input)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 5000,
     workers: Annotated[
         int | None,
@@ -172,9 +181,23 @@ def import_(
         convert = ingest.adapter(from_)
     if file != "-" and not Path(file).is_file():
         raise fail(UsageError(f"no such file: {file}"))
-    if from_ != "ledger":
-        _import_payload(file, convert, rejects, batch_size, db, models, json)
-        return
+    with RejectsFile(rejects, db, [] if file == "-" else [file]) as out:
+        if from_ == "ledger":
+            _import_lines(file, out, batch_size, workers, db, models, json)
+        else:
+            _import_payload(file, convert, out, batch_size, db, models, json)
+
+
+def _import_lines(
+    file: str,
+    out: RejectsFile,
+    batch_size: int,
+    workers: int | None,
+    db: str | None,
+    models: str | None,
+    json: bool,
+) -> None:
+    """A JSONL file streamed through the append; rejects name their line."""
     stream: BinaryIO = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     in_flight: dict[int, tuple[int, bytes]] = {}
 
@@ -206,7 +229,7 @@ def import_(
     progress = ImportProgress(keep, show=not json)
     stopped: LedgerError | None = None
     try:
-        with opened(db, models) as ledger, progress:
+        with opened(db, models, mode="create") as ledger, progress:
             try:
                 ledger.append(
                     numbered(),
@@ -221,7 +244,8 @@ def import_(
         if stream is not sys.stdin.buffer:
             stream.close()
     failures.sort(key=lambda f: f["line"])
-    _report_import(progress.counts(), failures, "line", rejects, json, stopped, progress.committed)
+    out.write(failures)
+    _report_import(progress.counts(), failures, "line", out.path, json, stopped, progress.committed)
     if stopped is not None:
         raise fail(stopped)
     if progress.rejected:
@@ -231,7 +255,7 @@ def import_(
 def _import_payload(
     file: str,
     convert: ingest.Adapter,
-    rejects: str | None,
+    out: RejectsFile,
     batch_size: int,
     db: str | None,
     models: str | None,
@@ -240,7 +264,7 @@ def _import_payload(
     """One payload of a system, read whole, turned into events by its adapter and
     appended; rejects name the event's place in the payload (`event`, from 1)."""
     payload = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="create") as ledger, reported():
         events = convert(payload)
         report = ledger.append(events, batch_size=batch_size)
     failures = [
@@ -253,7 +277,8 @@ def _import_payload(
         for outcome in report.outcomes
         if outcome.error is not None
     ]
-    _report_import(report.counts(), failures, "event", rejects, json)
+    out.write(failures)
+    _report_import(report.counts(), failures, "event", out.path, json)
     if report.rejected:
         raise typer.Exit(1)
 
@@ -273,10 +298,6 @@ def _report_import(
 ) -> None:
     """The totals on stdout and the first rejects on stderr, as `import` prints them;
     an import that stopped early says how many events were committed before it did."""
-    if rejects:
-        with open(rejects, "wb") as out:
-            for item in failures:
-                out.write(orjson.dumps(item) + b"\n")
     if json:
         print_json({**counts, "stopped": stopped.to_dict()} if stopped is not None else counts)
         return
@@ -298,6 +319,60 @@ def _report_import(
         err.print(
             f"... and {len(failures) - 10} more" + ("" if rejects else " (use --rejects FILE)")
         )
+
+
+class RejectsFile:
+    """The rejects file, opened before anything is imported: a path that cannot
+    be written (a missing directory, a directory, no permission) is an error
+    while nothing is committed yet, and a path that is the ledger's own file or
+    the input is refused before either is touched (`ledger.check_output_path`).
+    It is emptied only once the import has run, and one the import made is
+    removed again if the import never ran."""
+
+    def __init__(self, path: str | None, db: str | None, inputs: list[str]) -> None:
+        self.path = path or None
+        self.file: BinaryIO | None = None
+        self.made = False
+        self.written = False
+        if self.path is None:
+            return
+        self.made = not os.path.lexists(self.path)
+        try:
+            check_output_path(self.path, store=db, inputs=inputs, label="--rejects")
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o666)
+        except LedgerError as error:
+            raise fail(error) from None
+        except OSError as error:
+            raise fail(
+                UsageError(
+                    f"cannot write --rejects {self.path}: {error.strerror}; nothing was imported"
+                )
+            ) from None
+        self.file = os.fdopen(descriptor, "wb")
+
+    def write(self, failures: list[dict[str, Any]]) -> None:
+        self.written = True
+        if self.file is None:
+            return
+        if stat.S_ISREG(os.fstat(self.file.fileno()).st_mode):
+            self.file.truncate(0)  # opened without truncating, in case the import never ran
+        for item in failures:
+            self.file.write(orjson.dumps(item) + b"\n")
+
+    def __enter__(self) -> RejectsFile:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.file is None:
+            return
+        self.file.close()
+        if self.made and not self.written and self.path:
+            os.unlink(self.path)
 
 
 def _fewer_collections() -> None:
@@ -325,7 +400,7 @@ def sweep(
 
     Example: status-ledger sweep --now 2024-05-03T00:00:00Z --dry-run
     """
-    with opened(db, models) as ledger, reported():
+    with opened(db, models, mode="read" if dry_run else "write") as ledger, reported():
         actions = ledger.sweep(now, dry_run=dry_run)
     if json:
         print_json(actions)

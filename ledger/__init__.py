@@ -44,8 +44,9 @@ from ._errors import (
 from ._event import EventInput, StatusChanged, canonical_json, parse_json
 from ._history import HistoryEntry
 from ._identity import stream_key
-from ._ledger import Ledger, ViewService, open_store
+from ._ledger import Ledger, OpenMode, ViewService, open_store
 from ._outcome import AppendReport, Outcome
+from ._outputs import check_output_path
 from ._paging import page_cursor
 from ._pipe import write_whole
 from ._registry import ModelRegistry
@@ -93,6 +94,7 @@ __all__ = [
     "NewerSchema",
     "NotALedger",
     "NotFound",
+    "OpenMode",
     "Outcome",
     "ParentMismatch",
     "PermissionDenied",
@@ -120,6 +122,7 @@ __all__ = [
     "WrongErrorType",
     "build_demo",
     "canonical_json",
+    "check_output_path",
     "consume_nats",
     "display_time",
     "generate_key",

@@ -56,6 +56,8 @@ def build_demo(
     through a NATS stream when that server answers (ingest/_natsdemo.py); the
     ledger is the same either way."""
     started = time.perf_counter()
+    if path is not None and not os.fspath(path):
+        raise UsageError("the demo's --db is empty; give a file path")
     target = Path(path if path is not None else DEMO_DB)
     _remove_previous_demo(target)
     result = DemoResult(db=str(target))

@@ -151,7 +151,8 @@ class NotALedger(StoreError):
 
 class CorruptStore(StoreError):
     """The database file fails SQLite's own integrity check: pages of it were
-    damaged outside SQLite (a disk, a copy, a hand), whatever the chain says."""
+    damaged outside SQLite (a disk, a copy, a hand), whatever the chain says.
+    Nothing is written to it; restore it from a backup or an export."""
 
     code = "corrupt_store"
 

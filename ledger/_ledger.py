@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -45,6 +45,7 @@ from ._verify import VerifyReport, verify_chain
 from ._viewrow import ViewRow
 
 DEFAULT_DB = "status-ledger.db"
+OpenMode = Literal["create", "write", "read"]
 TimeArg = str | int | float | None
 
 
@@ -97,14 +98,32 @@ class ViewService(Projector, Protocol):
     ) -> tuple[builtins.list[ViewSummary], builtins.list[RowDiff]]: ...
 
 
-def open_store(url: str) -> EventStore:
+def open_store(url: str, *, mode: OpenMode = "create") -> EventStore:
+    """The store at a file path or postgresql:// URL, opened for `mode` (see
+    `Ledger.open`)."""
+    if not url:
+        raise UsageError("the store (--db) is empty; give a file path or a postgresql:// URL")
+    if mode not in get_args(OpenMode):
+        raise UsageError(f"mode must be one of {', '.join(get_args(OpenMode))}, not {mode!r}")
     if url.startswith(("postgresql://", "postgres://")):
         from ._postgres import PostgresEventStore
 
-        return PostgresEventStore(url)
+        return PostgresEventStore(url, create=mode == "create")
     from ._sqlite import SQLiteEventStore
 
-    return SQLiteEventStore(url)
+    return SQLiteEventStore(url, create=mode == "create", check=mode != "read")
+
+
+def store_url(url: str | os.PathLike[str] | None = None) -> str:
+    """The store a command means: the one given, else $STATUS_LEDGER_DB, else
+    ./status-ledger.db. An empty string, given or in the variable, is refused:
+    it is a mistake (an unset shell variable), never the default file."""
+    if url is not None:
+        return os.fspath(url)
+    from_env = os.environ.get("STATUS_LEDGER_DB")
+    if from_env is not None and not from_env:
+        raise UsageError("STATUS_LEDGER_DB is set but empty; unset it or give a store")
+    return from_env or DEFAULT_DB
 
 
 def _time(value: TimeArg) -> float | None:
@@ -131,10 +150,22 @@ class Ledger:
         *,
         models_dir: str | os.PathLike[str] | None = None,
         views: bool = True,
+        mode: OpenMode = "create",
     ) -> Ledger:
-        """Open (creating on first use) the ledger at a file path or postgresql:// URL."""
-        target = str(url or os.environ.get("STATUS_LEDGER_DB") or DEFAULT_DB)
-        store = open_store(target)
+        """Open the ledger at a file path or postgresql:// URL (default:
+        $STATUS_LEDGER_DB, else ./status-ledger.db; an empty string is a
+        `UsageError`) for what the caller is about to do:
+
+        - "create" (the default, what a program that records wants): a missing
+          store is created; a damaged SQLite file is refused with `CorruptStore`.
+        - "write": the same check, but the store must exist (`NotFound`).
+        - "read": the store must exist (`NotFound`) and nothing is created on
+          disk, so a mistyped path is an error and not a new empty ledger; no
+          damage check, so that a damaged store can still be read and exported.
+
+        A store "exists" when it holds the ledger's tables: an empty file or an
+        empty PostgreSQL database does not."""
+        store = open_store(store_url(url), mode=mode)
         try:
             sources = [builtin_sources(), store.saved_models()]
             if models_dir is not None:

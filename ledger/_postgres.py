@@ -43,6 +43,7 @@ from ._errors import (
     ConnectionFailed,
     NewerSchema,
     NotALedger,
+    NotFound,
     ReadOnlyStore,
     StoreError,
     StoreFull,
@@ -195,6 +196,11 @@ class _PostgresTransaction(Transaction):
             raw.execute(sql, params)
             yield from grouped_streams(raw)
 
+    def has_table(self, name: str) -> bool:
+        self.cursor.execute("SELECT to_regclass(?::text) IS NOT NULL", (name,))
+        row = self.cursor.fetchone()
+        return bool(row and row[0])
+
     def max_tracking_id(self, name: str) -> int:
         value = self.store.tracking_recorder._max_tracking_id(name, self.es_cursor)
         return int(value or 0)
@@ -237,7 +243,9 @@ class PostgresEventStore(EventStore):
     backend = "postgresql"
     recorder: PostgresApplicationRecorder
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        """`create`: make the ledger's tables when the database has none; without
+        it a database holding no ledger is `NotFound` and is left untouched."""
         params = {k: v for k, v in conninfo_to_dict(url).items() if v is not None}
         params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
         self.params: dict[str, Any] = params
@@ -252,6 +260,11 @@ class PostgresEventStore(EventStore):
         )
         with self.errors(), self.connect() as probe:
             initialised = self._inspect(probe)
+            if not initialised and not create:
+                raise NotFound(
+                    f"{self.url}: no ledger here (the database has no ledger tables)",
+                    store=self.url,
+                )
             self.datastore = PostgresDatastore(
                 dbname=self.dbname,
                 host=self.host,

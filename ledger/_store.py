@@ -183,6 +183,11 @@ class Transaction(ABC):
         return list(dict.fromkeys(keys[min(int(len(keys) * cut), len(keys) - 1)] for cut in cuts))
 
     @abstractmethod
+    def has_table(self, name: str) -> bool:
+        """Whether the store has a table of this name (tables an application adds
+        beside the ledger's may be missing from a store it may only read)."""
+
+    @abstractmethod
     def max_tracking_id(self, name: str) -> int: ...
 
     @abstractmethod

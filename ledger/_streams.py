@@ -102,6 +102,9 @@ class CachedTransaction(Transaction):
     def events_after(self, notification_id: int, limit: int) -> list[StatusChanged]:
         return self.inner.events_after(notification_id, limit)
 
+    def has_table(self, name: str) -> bool:
+        return self.inner.has_table(name)
+
     def max_notification_id(self) -> int:
         return self.inner.max_notification_id()
 

@@ -328,7 +328,7 @@ def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
             yield piece
 
     try:
-        store = open_store(job.url)
+        store = open_store(job.url, mode="write")  # moved away: fail, never recreate
         try:
             projector = ViewProjector(store, job.registry)
             projector.claim = job.claim

@@ -15,7 +15,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel
 
-from ledger import EventStore, InvalidField, NotFound, UsageError
+from ledger import EventStore, InvalidField, NotFound, ReadOnlyStore, UsageError
 
 Role = Literal["reader", "writer", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -70,9 +70,18 @@ class Tokens:
     """The token table of one store."""
 
     def __init__(self, store: EventStore) -> None:
+        """Makes the table where it is missing; a read-only store (a 0444 file, a
+        read-only mount) is still served and listed: without the table it has
+        no tokens."""
         self.store = store
-        with store.write() as txn:
-            txn.cursor.execute(TABLE)
+        self.empty = False
+        """A read-only store without the table: no token exists, none can be made."""
+        try:
+            with store.write() as txn:
+                txn.cursor.execute(TABLE)
+        except ReadOnlyStore:
+            with store.read() as txn:
+                self.empty = not txn.has_table("ledger_tokens")
 
     def create(self, name: str, role: str) -> str:
         """Store a new token and return it; this is the only time it is seen."""
@@ -97,6 +106,8 @@ class Tokens:
         return token
 
     def list(self) -> list[TokenInfo]:
+        if self.empty:
+            return []
         with self.store.read() as txn:
             txn.cursor.execute(
                 "SELECT name, role, created_at, revoked_at FROM ledger_tokens ORDER BY name"
@@ -126,7 +137,7 @@ class Tokens:
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal of a live token, or None for an unknown or revoked one."""
-        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        if self.empty or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         with self.store.read() as txn:
             txn.cursor.execute(

@@ -541,7 +541,7 @@ def test_a_directory_is_not_a_ledger(tmp_path: Path) -> None:
 
 
 def test_a_missing_directory_is_a_store_error_not_a_traceback(tmp_path: Path) -> None:
-    result = cli("verify", "--db", str(tmp_path / "no" / "such" / "ledger.db"))
+    result = cli("init", "--db", str(tmp_path / "no" / "such" / "ledger.db"))
     assert result.exit_code == 1
     one_error_line(result.stderr, "store_error")
 

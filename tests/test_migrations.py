@@ -166,6 +166,7 @@ def test_the_v1_fixture_exports_what_importing_into_an_empty_store_reproduces(
     empty = str(tmp_path / "again.db")
     model = tmp_path / "deploy.toml"
     model.write_text(_generator().DEPLOY_MODEL, encoding="utf-8")
+    assert cli("init", "--db", empty).exit_code == 0
     assert cli("models", "add", str(model), "--db", empty).exit_code == 0
     assert cli("import", str(dump), "--db", empty).exit_code == 0
     assert cli("export", "--db", empty).stdout == first.stdout

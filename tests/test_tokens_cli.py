@@ -27,19 +27,32 @@ def tokens(*args: str, db: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_create_prints_the_token_once_and_keeps_only_its_hash(ledger_url: str) -> None:
-    code, out, _ = tokens("create", "ci-writer", "--role", "writer", db=ledger_url)
+@pytest.fixture
+def store(ledger_url: str) -> str:
+    """An existing, empty ledger: tokens commands never create one."""
+    Ledger.open(ledger_url).close()
+    return ledger_url
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> str:
+    Ledger.open(sqlite_url).close()
+    return sqlite_url
+
+
+def test_create_prints_the_token_once_and_keeps_only_its_hash(store: str) -> None:
+    code, out, _ = tokens("create", "ci-writer", "--role", "writer", db=store)
     assert code == 0
     token = out.strip()
     assert token.startswith("slt_") and len(out.splitlines()) == 1
-    with Ledger.open(ledger_url) as ledger:
+    with Ledger.open(store) as ledger:
         principal = Tokens(ledger.store).authenticate(token)
         with ledger.store.read() as txn:
             txn.cursor.execute("SELECT * FROM ledger_tokens")
             stored = repr(txn.cursor.fetchall())
     assert principal is not None and (principal.name, principal.role) == ("ci-writer", "writer")
     assert token not in stored
-    code, out, _ = tokens("list", "--json", db=ledger_url)
+    code, out, _ = tokens("list", "--json", db=store)
     assert code == 0
     listed = orjson.loads(out)
     assert [(t["name"], t["role"], t["revoked_at"]) for t in listed] == [
@@ -48,8 +61,8 @@ def test_create_prints_the_token_once_and_keeps_only_its_hash(ledger_url: str) -
     assert token not in out
 
 
-def test_create_json_names_the_token(sqlite_url: str) -> None:
-    code, out, _ = tokens("create", "auditor", "--role", "reader", "--json", db=sqlite_url)
+def test_create_json_names_the_token(sqlite_store: str) -> None:
+    code, out, _ = tokens("create", "auditor", "--role", "reader", "--json", db=sqlite_store)
     assert code == 0
     assert {k: v for k, v in orjson.loads(out).items() if k != "token"} == {
         "name": "auditor",
@@ -57,13 +70,13 @@ def test_create_json_names_the_token(sqlite_url: str) -> None:
     }
 
 
-def test_a_revoked_token_no_longer_authenticates_and_its_name_stays_taken(ledger_url: str) -> None:
-    token = tokens("create", "temp", "--role", "admin", db=ledger_url)[1].strip()
-    code, out, _ = tokens("revoke", "temp", db=ledger_url)
+def test_a_revoked_token_no_longer_authenticates_and_its_name_stays_taken(store: str) -> None:
+    token = tokens("create", "temp", "--role", "admin", db=store)[1].strip()
+    code, out, _ = tokens("revoke", "temp", db=store)
     assert code == 0 and "token temp revoked at" in out
-    with Ledger.open(ledger_url) as ledger:
+    with Ledger.open(store) as ledger:
         assert Tokens(ledger.store).authenticate(token) is None
-    code, _, err = tokens("create", "temp", "--role", "admin", db=ledger_url)
+    code, _, err = tokens("create", "temp", "--role", "admin", db=store)
     assert code == 2
     assert err.startswith("Error: usage_error: a token named 'temp' exists or existed")
 
@@ -77,9 +90,9 @@ def test_a_revoked_token_no_longer_authenticates_and_its_name_stays_taken(ledger
     ],
 )
 def test_bad_token_commands_fail_with_one_line_and_a_code(
-    sqlite_url: str, args: list[str], exit_code: int, error: str
+    sqlite_store: str, args: list[str], exit_code: int, error: str
 ) -> None:
-    code, out, err = tokens(*args, db=sqlite_url)
+    code, out, err = tokens(*args, db=sqlite_store)
     assert (code, out) == (exit_code, "")
     assert err.startswith(error) and len(err.splitlines()) == 1
 
@@ -93,6 +106,7 @@ def _free_port() -> int:
 
 def test_serve_answers_over_http_with_a_created_token(tmp_path: Path) -> None:
     db = str(tmp_path / "served.db")
+    Ledger.open(db).close()
     token = tokens("create", "ops", "--role", "reader", db=db)[1].strip()
     port = _free_port()
     command = [

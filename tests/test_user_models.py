@@ -58,8 +58,15 @@ def _events(tmp_path: Path) -> Path:
     return _write(tmp_path / "events.jsonl", "".join(lines))
 
 
-def test_an_added_model_is_stored_and_works_like_a_built_in(tmp_path: Path) -> None:
-    db = str(tmp_path / "l.db")
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """An existing, empty ledger: `models` commands never create one."""
+    path = str(tmp_path / "l.db")
+    Ledger.open(path).close()
+    return path
+
+
+def test_an_added_model_is_stored_and_works_like_a_built_in(tmp_path: Path, db: str) -> None:
     added = cli("models", "add", str(_write(tmp_path / "deploy.toml", DEPLOY)), "--db", db)
     assert (added.exit_code, added.stdout) == (0, "added model deploy v1 (release, train)\n")
     assert cli("import", str(_events(tmp_path)), "--db", db).exit_code == 0
@@ -138,9 +145,8 @@ BAD_MODELS = {
 
 @pytest.mark.parametrize(("text", "message"), BAD_MODELS.values(), ids=BAD_MODELS.keys())
 def test_a_model_that_makes_no_sense_is_invalid_model_and_stores_nothing(
-    tmp_path: Path, text: str, message: str
+    tmp_path: Path, db: str, text: str, message: str
 ) -> None:
-    db = str(tmp_path / "l.db")
     path = _write(tmp_path / "bad.toml", text)
     result = cli("models", "add", str(path), "--db", db)
     assert result.exit_code == 1
@@ -150,8 +156,8 @@ def test_a_model_that_makes_no_sense_is_invalid_model_and_stores_nothing(
         assert ledger.store.saved_models() == {}
 
 
-def test_adding_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
-    result = cli("models", "add", str(tmp_path / "nope.toml"), "--db", str(tmp_path / "l.db"))
+def test_adding_a_missing_file_is_a_usage_error(tmp_path: Path, db: str) -> None:
+    result = cli("models", "add", str(tmp_path / "nope.toml"), "--db", db)
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: usage_error: cannot read model file")
 
@@ -176,7 +182,7 @@ def test_the_dot_diagram_marks_finals_and_notes_derived_types() -> None:
     assert "// work_order: derived (last_child) from run, not written" in text
 
 
-def test_models_show_prints_the_diagram_of_a_user_model(tmp_path: Path) -> None:
+def test_models_show_prints_the_diagram_of_a_user_model(tmp_path: Path, db: str) -> None:
     folder = tmp_path / "models"
     _write(folder / "deploy.toml", DEPLOY)
     result = cli(
@@ -188,7 +194,7 @@ def test_models_show_prints_the_diagram_of_a_user_model(tmp_path: Path) -> None:
         "--models",
         str(folder),
         "--db",
-        str(tmp_path / "l.db"),
+        db,
     )
     assert result.exit_code == 0
     assert "release__rolling --> release__rolled_back" in result.stdout
@@ -201,7 +207,7 @@ def test_models_show_prints_the_diagram_of_a_user_model(tmp_path: Path) -> None:
         "--models",
         str(folder),
         "--db",
-        str(tmp_path / "l.db"),
+        db,
     )
     assert bad.exit_code == 2
     assert "unknown diagram kind 'svg'; choose one of: mermaid, dot" in bad.stderr
