@@ -162,6 +162,7 @@ def test_the_python_api_signs_and_checks_checkpoint_objects(ledger_url: str, key
 
 def test_a_key_file_others_can_read_is_refused(ledger_url: str, key: Path) -> None:
     os.chmod(key, 0o644)
+    Ledger.open(ledger_url).close()
     result = cli("checkpoint", "--key", str(key), "--db", ledger_url)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: invalid_checkpoint: ") and "chmod 600" in result.stderr
@@ -177,6 +178,7 @@ def test_a_file_that_holds_no_checkpoints_is_invalid_checkpoint(
 ) -> None:
     path = tmp_path / "checkpoints.jsonl"
     path.write_bytes(content.encode("latin-1"))
+    Ledger.open(ledger_url).close()
     result = cli("verify", "--against", str(path), "--db", ledger_url)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: invalid_checkpoint: ")

@@ -243,6 +243,7 @@ Rolling = ["Done", "RolledBack"]
 def test_completion_offers_the_user_models_stored_in_the_ledger(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
     (tmp_path / "deploy.toml").write_text(DEPLOY)
+    assert invoke("init", "--db", str(db)).exit_code == 0
     assert invoke("models", "add", str(tmp_path / "deploy.toml"), "--db", str(db)).exit_code == 0
     assert "deploy" in complete(f"status-ledger list --db {db} ")
     assert complete(f"status-ledger list --db {db} deploy ") == ["rollout"]
@@ -588,6 +589,7 @@ def test_force_without_a_reason_names_the_reason_option(tmp_path: Path) -> None:
 
 
 def test_tokens_create_says_to_store_the_token_and_how_to_send_it(tmp_path: Path) -> None:
+    assert invoke("init", "--db", str(tmp_path / "l.db")).exit_code == 0
     result = invoke("tokens", "create", "ci", "--role", "reader", "--db", str(tmp_path / "l.db"))
     assert result.exit_code == 0
     token = result.stdout.strip()
