@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ledger import DemoResult, Ledger, ViewRow, build_demo
+from demo import DemoResult, build_demo
+from ledger import Ledger, ViewRow
 
 from ._app import JsonOption, app, reported
 from ._output import console, print_json, status_text, table

@@ -4,8 +4,6 @@ Start with `Ledger.open(PATH_OR_URL)` (a context manager); docs/python-api.md
 shows recording, bulk loading, reading views and handling errors.
 """
 
-from ._demo import DemoResult, build_demo
-from ._diagram import model_diagram
 from ._errors import (
     BadJson,
     BadTimestamp,
@@ -42,15 +40,16 @@ from ._identity import stream_key
 from ._ledger import Ledger, ViewService, open_store
 from ._outcome import AppendReport, Outcome
 from ._pipe import write_whole
-from ._registry import ModelRegistry
-from ._replayreport import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
-from ._revalidate import rejected_events
-from ._statusmodel import AggregationSpec, EntityType, StatusModel
-from ._store import Cursor, EventStore, Transaction
 from ._timecut import TimeCut
 from ._timestamps import parse_cli_time, to_epoch
 from ._verify import VerifyReport
 from ._viewrow import StatusRecord, ViewRow, statuses_repr
+from .models._diagram import model_diagram
+from .models._registry import ModelRegistry
+from .models._statusmodel import AggregationSpec, EntityType, StatusModel
+from .replay._report import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
+from .replay._revalidate import rejected_events
+from .store._base import Cursor, EventStore, Transaction
 
 __all__ = [
     "AggregationSpec",
@@ -60,7 +59,6 @@ __all__ = [
     "ConcurrencyConflict",
     "ConnectionFailed",
     "Cursor",
-    "DemoResult",
     "DerivedType",
     "EntityRuleViolation",
     "EntityType",
@@ -105,7 +103,6 @@ __all__ = [
     "ViewService",
     "ViewSummary",
     "WrongErrorType",
-    "build_demo",
     "canonical_json",
     "model_diagram",
     "open_store",

@@ -15,21 +15,21 @@ from typing import Any, Protocol
 
 import orjson
 
-from ._append import Appender, Projector
 from ._errors import InvalidModel, LedgerError, NotFound, UsageError
 from ._event import StatusChanged
 from ._history import HistoryEntry, history_entry
 from ._identity import stream_key
 from ._outcome import AppendReport, Outcome
-from ._prepare import RawInput
-from ._registry import ModelRegistry, builtin_sources, read_model_dir
-from ._replayreport import ReplayReport
-from ._statusmodel import EntityType, StatusModel
-from ._store import EventStore
 from ._timecut import TimeCut
 from ._timestamps import parse_cli_time, to_epoch
 from ._verify import VerifyReport, verify_chain
 from ._viewrow import ViewRow
+from .append._append import Appender, Projector
+from .append._prepare import RawInput
+from .models._registry import ModelRegistry, builtin_sources, read_model_dir
+from .models._statusmodel import EntityType, StatusModel
+from .replay._report import ReplayReport
+from .store._base import EventStore
 
 DEFAULT_DB = "status-ledger.db"
 TimeArg = str | int | float | None
@@ -80,10 +80,10 @@ class ViewService(Projector, Protocol):
 
 def open_store(url: str) -> EventStore:
     if url.startswith(("postgresql://", "postgres://")):
-        from ._postgres import PostgresEventStore
+        from .store._postgres import PostgresEventStore
 
         return PostgresEventStore(url)
-    from ._sqlite import SQLiteEventStore
+    from .store._sqlite import SQLiteEventStore
 
     return SQLiteEventStore(url)
 
@@ -391,7 +391,7 @@ class Ledger:
         the importable module `projections`) in a scratch store, and compare them
         row by row with the live views. The live store is only read. With no
         candidate this is a determinism check and must find no difference."""
-        from ._scratch import scratch_copy
+        from .replay._scratch import scratch_copy
 
         candidate = list(models)
         if models_dir is not None:

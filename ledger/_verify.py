@@ -8,7 +8,7 @@ import orjson
 from pydantic import BaseModel
 
 from ._event import GENESIS_HASH, chain_hash
-from ._store import ChainHead, EventStore
+from .store._base import ChainHead, EventStore
 
 
 class VerifyReport(BaseModel):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _docs import Block, PageRunner, commands, matches, parse
 
-from ledger import build_demo
+from demo import build_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, LedgerError, ModelRegistry
-from ledger._prepare import prepare
+from ledger.append._prepare import prepare
 
 scalars = (
     st.none()

@@ -21,9 +21,9 @@ import orjson
 import pytest
 from _attack import CLI, assert_whole, cli, head_seq, history, write_jsonl
 
-import ledger._append as append_module
+import ledger.append._append as append_module
 from ledger import IllegalTransition, Ledger, StoreError, UnknownModel
-from ledger._prepare_worker import PrepareWorker
+from ledger.append._worker import PrepareWorker
 
 BATCH = 50
 T = TypeVar("T")

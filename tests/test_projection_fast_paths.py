@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 from ledger import Ledger, ViewRow
 from ledger._errors import BadTimestamp
 from ledger._event import StatusChanged, decode_event
-from ledger._registry import ModelRegistry
-from ledger._statusmodel import AggregationSpec, EntityType
 from ledger._timestamps import (
     _RFC3339,
     _UTC,
@@ -26,6 +24,8 @@ from ledger._timestamps import (
     _utc_epoch,
     to_epoch,
 )
+from ledger.models._registry import ModelRegistry
+from ledger.models._statusmodel import AggregationSpec, EntityType
 from projections._derived import _aggregate, _twin
 from projections._entity import Mark, marked
 

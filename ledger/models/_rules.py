@@ -7,7 +7,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import NamedTuple
 
-from ._errors import IllegalTransition, ParentMismatch, WrongErrorType
+from .._errors import IllegalTransition, ParentMismatch, WrongErrorType
 from ._statusmodel import EntityType
 
 

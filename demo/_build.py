@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import _demo_events as story
-from ._errors import LedgerError, UsageError
-from ._ledger import Ledger
-from ._timestamps import now_iso
-from ._verify import VerifyReport
-from ._viewrow import ViewRow, statuses_repr
+from ledger import Ledger, LedgerError, UsageError, VerifyReport, ViewRow, statuses_repr
+from ledger._timestamps import now_iso
+
+from . import _story as story
 
 DEMO_DB = "status-ledger-demo.db"
 

@@ -39,7 +39,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ._errors import (
+from .._errors import (
     ConnectionFailed,
     NewerSchema,
     NotALedger,
@@ -47,8 +47,9 @@ from ._errors import (
     StoreError,
     StoreFull,
 )
-from ._event import TOPIC, StatusChanged, decode_event
-from ._store import (
+from .._event import TOPIC, StatusChanged, decode_event
+from .._timestamps import now_iso
+from ._base import (
     STORE_FORMAT,
     ChainHead,
     Cursor,
@@ -58,7 +59,6 @@ from ._store import (
     Transaction,
     grouped_streams,
 )
-from ._timestamps import now_iso
 
 LOCK_TIMEOUT_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 10

@@ -22,15 +22,16 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from ._errors import (
+from .._errors import (
     NewerSchema,
     NotALedger,
     ReadOnlyStore,
     StoreError,
     StoreFull,
 )
-from ._event import TOPIC, StatusChanged, decode_event
-from ._store import (
+from .._event import TOPIC, StatusChanged, decode_event
+from .._timestamps import now_iso
+from ._base import (
     STORE_FORMAT,
     ChainHead,
     Cursor,
@@ -39,7 +40,6 @@ from ._store import (
     Transaction,
     grouped_streams,
 )
-from ._timestamps import now_iso
 
 BUSY_TIMEOUT_SECONDS = 60
 BULK_CACHE = "PRAGMA cache_size = -65536"

@@ -29,10 +29,10 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import IO
 
-from ._errors import LedgerError, StoreError
-from ._pipe import receive, send, spawn, worker_pipes, write_whole
+from .._errors import LedgerError, StoreError
+from .._pipe import receive, send, spawn, worker_pipes, write_whole
+from ..models._registry import ModelRegistry
 from ._prepare import Prepared, Preparer, RawInput, Wire
-from ._registry import ModelRegistry
 
 CHUNK = 1000
 """Inputs per message: large enough that pickling overhead per chunk is noise,
