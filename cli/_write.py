@@ -67,7 +67,7 @@ def record(
         "type": type,
         "id": id,
         "status": status,
-        "occurred_at": _timestamp(occurred_at),
+        "occurred_at": occurred_at,
         "parent": parent,
         "execution": execution,
         "reason": reason,
@@ -88,19 +88,6 @@ def record(
     else:
         word = "recorded" if outcome.kind == "accepted" else "duplicate of"
         console().print(f"{word} seq {outcome.seq} ({outcome.event_id})")
-
-
-def _timestamp(text: str) -> int | float | str:
-    """Numbers stay numbers, so that epoch seconds are kept as written."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return value if text.strip().lower() not in ("nan", "inf", "-inf", "infinity") else text
 
 
 @app.command("import")

@@ -37,13 +37,14 @@ from ._errors import (
 from ._event import EventInput, StatusChanged, canonical_json
 from ._history import HistoryEntry
 from ._identity import stream_key
-from ._ledger import Ledger, ViewService, open_store
+from ._ledger import Ledger
 from ._outcome import AppendReport, Outcome
 from ._pipe import write_whole
 from ._timecut import TimeCut
-from ._timestamps import parse_cli_time, to_epoch
+from ._timestamps import to_epoch
 from ._verify import VerifyReport
 from ._viewrow import StatusRecord, ViewRow, statuses_repr
+from ._views import ViewService, open_store
 from .models._diagram import model_diagram
 from .models._registry import ModelRegistry
 from .models._statusmodel import AggregationSpec, EntityType, StatusModel
@@ -106,7 +107,6 @@ __all__ = [
     "canonical_json",
     "model_diagram",
     "open_store",
-    "parse_cli_time",
     "rejected_events",
     "statuses_repr",
     "stream_key",

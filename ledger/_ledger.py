@@ -7,11 +7,10 @@ import builtins
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -20,11 +19,13 @@ from ._event import StatusChanged
 from ._history import HistoryEntry, history_entry
 from ._identity import stream_key
 from ._outcome import AppendReport, Outcome
+from ._sweep import due_timeouts
 from ._timecut import TimeCut
-from ._timestamps import parse_cli_time, to_epoch
+from ._timestamps import TimeArg, parse_time, to_epoch, written
 from ._verify import VerifyReport, verify_chain
 from ._viewrow import ViewRow
-from .append._append import Appender, Projector
+from ._views import ViewService, open_store
+from .append._append import Appender
 from .append._prepare import RawInput
 from .models._registry import ModelRegistry, builtin_sources, read_model_dir
 from .models._statusmodel import EntityType, StatusModel
@@ -32,66 +33,6 @@ from .replay._report import ReplayReport
 from .store._base import EventStore
 
 DEFAULT_DB = "status-ledger.db"
-TimeArg = str | int | float | None
-
-
-class ViewService(Projector, Protocol):
-    """What the ledger asks of the projections package (found by entry point, so
-    that `ledger` never imports `projections`)."""
-
-    def catch_up(self, page: int = ...) -> int: ...
-
-    def follow(
-        self,
-        stop: threading.Event,
-        *,
-        interval: float = ...,
-        on_applied: Callable[[int], None] | None = ...,
-    ) -> int: ...
-
-    def lag(self) -> int: ...
-
-    def rebuild(
-        self,
-        views: set[tuple[str, str]] | None = ...,
-        progress: Callable[[int, int], None] | None = ...,
-        workers: int | None = ...,
-    ) -> int: ...
-
-    def row(
-        self, model: str, type_name: str, entity_id: str, parent: str | None
-    ) -> list[dict[str, Any]]: ...
-
-    def rows(self, model: str, type_name: str, **filters: Any) -> list[dict[str, Any]]: ...
-
-    def row_at(
-        self, model: str, type_name: str, entity_id: str, parent: str | None, cut: TimeCut
-    ) -> ViewRow | None: ...
-
-    def dump(self) -> list[tuple[Any, ...]]: ...
-
-    def replay(
-        self,
-        candidate: ModelRegistry,
-        projections: str | None,
-        scratch: Callable[[int], AbstractContextManager[EventStore]],
-    ) -> ReplayReport: ...
-
-
-def open_store(url: str) -> EventStore:
-    if url.startswith(("postgresql://", "postgres://")):
-        from .store._postgres import PostgresEventStore
-
-        return PostgresEventStore(url)
-    from .store._sqlite import SQLiteEventStore
-
-    return SQLiteEventStore(url)
-
-
-def _time(value: TimeArg) -> float | None:
-    if value is None:
-        return None
-    return parse_cli_time(value) if isinstance(value, str) else to_epoch(value)
 
 
 class Ledger:
@@ -167,8 +108,12 @@ class Ledger:
             return appender.run(events, on_outcome, keep_outcomes)
 
     def record(self, **fields: Any) -> Outcome:
-        """Append one event given as keyword arguments; raises its LedgerError if rejected."""
+        """Append one event given as keyword arguments; raises its LedgerError if
+        rejected. `occurred_at` may be epoch seconds written as text, as on the
+        command line."""
         event = {k: v for k, v in fields.items() if v is not None}
+        if isinstance(event.get("occurred_at"), str):
+            event["occurred_at"] = written(event["occurred_at"])
         outcome = self.append([event]).outcomes[0]
         if outcome.error is not None:
             raise outcome.error
@@ -213,9 +158,9 @@ class Ledger:
     def sweep(self, now: TimeArg = None, *, dry_run: bool = False) -> list[dict[str, Any]]:
         """Append the timeout events the models define (UiPath: Terminating for a
         day becomes Faulted). Running it again finds nothing more to do."""
-        from ._sweep import due_timeouts
-
-        actions = due_timeouts(self, now)
+        actions = due_timeouts(
+            self.registry, lambda model, type_, status: self.list(model, type_, status=status), now
+        )
         if not dry_run and actions:
             report = self.append(actions)
             for action, outcome in zip(actions, report.outcomes, strict=True):
@@ -416,7 +361,10 @@ def _ambiguous(et: EntityType, label: str, rows: builtins.list[dict[str, Any]]) 
 
 
 def _cut(as_of: TimeArg, known_at: TimeArg) -> TimeCut:
-    return TimeCut(_time(as_of), _time(known_at))
+    return TimeCut(
+        None if as_of is None else parse_time(as_of),
+        None if known_at is None else parse_time(known_at),
+    )
 
 
 def _load_views(store: EventStore, registry: ModelRegistry) -> ViewService:

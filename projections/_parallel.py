@@ -7,7 +7,7 @@ and its workers take ranges from one dispenser until none are left, each writing
 its rows into `views_next` in its own short transactions. Derived views and the
 swap stay in the rebuilding process, after every range is written.
 
-A worker is a fresh interpreter running `main()` below, not a fork: an SQLite
+A worker is a fresh interpreter running `_rebuild_worker.main()`, not a fork: an SQLite
 connection, and SQLite's per-process lock bookkeeping, must not cross a fork, so
 each worker opens the store itself. Not multiprocessing's spawn either: that
 re-imports the caller's main module in the worker, which breaks any script that
@@ -24,14 +24,14 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, Generic, Protocol, TypeVar
 
-from ledger import ModelRegistry, StatusChanged, StoreError, open_store, write_whole
+from ledger import ModelRegistry, StoreError
+from ledger.spi import EventStore, StatusChanged, Transaction, write_whole
 
-if TYPE_CHECKING:
-    from ._projector import ViewName, ViewProjector
+from ._rows import ViewName
 
 MIN_EVENTS = 50_000
 """Below this, a rebuild takes about as long as starting a worker, so it scans alone."""
@@ -52,7 +52,29 @@ Range = tuple[str, str | None]
 T = TypeVar("T")
 
 
-def worker_count(projector: ViewProjector, requested: int | None, events: int) -> int:
+class Builder(Protocol):
+    """The projector's side of a shared rebuild (see _rebuild.py)."""
+
+    store: EventStore
+    registry: ModelRegistry
+    claim: str
+
+    def runs_builtin_code(self) -> bool: ...
+
+    def holds_claim(self, txn: Transaction) -> bool: ...
+
+    def build_ranges(
+        self, upto: int, selected: set[ViewName] | None, ranges: Iterable[Range], tally: Tally
+    ) -> Own: ...
+
+    def derived_jobs(
+        self, selected: set[ViewName] | None, own: Own, pieces: int = ...
+    ) -> list[DerivedJob]: ...
+
+    def build_derived(self, job: DerivedJob) -> None: ...
+
+
+def worker_count(projector: Builder, requested: int | None, events: int) -> int:
     """How many processes scan. Replaced projection code (`replay --projections`)
     always scans in this process alone: a worker could not import it."""
     if not projector.runs_builtin_code():
@@ -164,7 +186,7 @@ class Job:
 
 
 def build_in_parallel(
-    projector: ViewProjector,
+    projector: Builder,
     upto: int,
     ranges: list[Range],
     selected: set[ViewName] | None,
@@ -217,7 +239,7 @@ class _Worker:
         # the worker imports what this process can, wherever its directory is
         path = os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from projections._parallel import main; main()"],
+            [sys.executable, "-c", "from projections._rebuild_worker import main; main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": path},
@@ -308,54 +330,3 @@ def _exits(process: subprocess.Popen[bytes], seconds: float = 2.0) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return True
-
-
-def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
-    """A worker's life: scan ranges until none are left, report the own streams it
-    met, build derived types until none are left, then report done (or the error,
-    for the rebuilding process to raise)."""
-    from ._projector import ViewProjector
-
-    def send(kind: str, value: Any) -> None:
-        _put(replies, (kind, value))
-
-    def ask(kind: str) -> Any:
-        send(kind, None)
-        return pickle.load(requests)
-
-    def ranges() -> Iterator[Range]:
-        while (piece := ask("next")) is not None:
-            yield piece
-
-    try:
-        store = open_store(job.url)
-        try:
-            projector = ViewProjector(store, job.registry)
-            projector.claim = job.claim
-            with store.read() as txn:
-                if not projector.holds_claim(txn):
-                    raise StoreError(
-                        "a rebuild worker opened a store this rebuild has not claimed "
-                        "(moved or replaced meanwhile, or another rebuild started)"
-                    )
-            tally = Tally(lambda done: send("scanned", done))  # running totals
-            own = projector.build_ranges(job.upto, job.selected, ranges(), tally)
-            send("written", own)
-            while (derived := ask("derive")) is not None:
-                projector.build_derived(derived)
-        finally:
-            store.close()
-        send("done", None)
-    except BaseException as exc:  # every failure goes to the rebuilding process
-        try:
-            send("done", exc)
-        except Exception:  # an error that cannot be pickled
-            send("done", StoreError(f"a rebuild worker failed: {exc!r}"))
-
-
-def main() -> None:
-    """A worker process's entry point: the protocol owns stdout, so anything else
-    the worker prints goes to stderr."""
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr
-    _work(pickle.load(requests), requests, replies)

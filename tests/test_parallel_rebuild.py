@@ -259,7 +259,8 @@ def _processes(matches: Callable[[Path], bool]) -> list[int]:
 
 def _is_my_worker(entry: Path) -> bool:
     parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    return parent == os.getpid() and b"projections._parallel" in (entry / "cmdline").read_bytes()
+    command = (entry / "cmdline").read_bytes()
+    return parent == os.getpid() and b"projections._rebuild_worker" in command
 
 
 def _kill_workers() -> None:

@@ -1,0 +1,41 @@
+"""The service provider interface: what a views implementation (the
+`projections` package, or another registered under the entry point
+`status_ledger.views`) builds on, beside the user API in `ledger`.
+
+These names are stable for such code but are not what an application calls:
+an application opens a `Ledger` and never touches a store, a transaction or the
+worker transport.
+
+- `ViewService`: the protocol the ledger calls (apply inside the writer's
+  transaction, catch up, follow, rebuild, read, replay); `Scratch` is the
+  scratch-copy factory replay receives.
+- `EventStore`, `Transaction`, `Cursor`, `open_store`: the store a view reads
+  events from and writes its table into, in the writer's own transaction.
+- `StatusChanged`, `stream_key`, `TimeCut`: recorded events, the stream key of
+  an entity, and the as-of / known-at cut for past rows.
+- `rejected_events`: the stored events a candidate model would reject (replay).
+- `Worker`, `serve_worker`: one worker process and its framed message channel
+  (the prepare worker's and the rebuild workers' shared transport).
+"""
+
+from ._event import StatusChanged
+from ._identity import stream_key
+from ._pipe import write_whole
+from ._timecut import TimeCut
+from ._views import Scratch, ViewService, open_store
+from .replay._revalidate import rejected_events
+from .store._base import Cursor, EventStore, Transaction
+
+__all__ = [
+    "Cursor",
+    "EventStore",
+    "Scratch",
+    "StatusChanged",
+    "TimeCut",
+    "Transaction",
+    "ViewService",
+    "open_store",
+    "rejected_events",
+    "stream_key",
+    "write_whole",
+]
