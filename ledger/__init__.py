@@ -39,7 +39,6 @@ from ._history import HistoryEntry
 from ._identity import stream_key
 from ._ledger import Ledger
 from ._outcome import AppendReport, Outcome
-from ._pipe import write_whole
 from ._timecut import TimeCut
 from ._timestamps import to_epoch
 from ._verify import VerifyReport
@@ -111,5 +110,4 @@ __all__ = [
     "statuses_repr",
     "stream_key",
     "to_epoch",
-    "write_whole",
 ]

@@ -14,13 +14,13 @@ worker transport.
 - `StatusChanged`, `stream_key`, `TimeCut`: recorded events, the stream key of
   an entity, and the as-of / known-at cut for past rows.
 - `rejected_events`: the stored events a candidate model would reject (replay).
-- `Worker`, `serve_worker`: one worker process and its framed message channel
-  (the prepare worker's and the rebuild workers' shared transport).
+- `Worker`, `worker_channel`: a worker process and its framed message channel,
+  from either side (the prepare worker's and the rebuild workers' one transport).
 """
 
+from ._channel import Worker, worker_channel
 from ._event import StatusChanged
 from ._identity import stream_key
-from ._pipe import write_whole
 from ._timecut import TimeCut
 from ._views import Scratch, ViewService, open_store
 from .replay._revalidate import rejected_events
@@ -34,8 +34,9 @@ __all__ = [
     "TimeCut",
     "Transaction",
     "ViewService",
+    "Worker",
     "open_store",
     "rejected_events",
     "stream_key",
-    "write_whole",
+    "worker_channel",
 ]

@@ -9,27 +9,22 @@ swap stay in the rebuilding process, after every range is written.
 
 A worker is a fresh interpreter running `_rebuild_worker.main()`, not a fork: an SQLite
 connection, and SQLite's per-process lock bookkeeping, must not cross a fork, so
-each worker opens the store itself. Not multiprocessing's spawn either: that
-re-imports the caller's main module in the worker, which breaks any script that
-calls `rebuild()` without an `if __name__ == "__main__"` guard. The worker talks
-to the rebuilding process over its stdin and stdout (pickles: a job, then
-requests for ranges, progress, and its result or error), served there by one
-thread per worker. A worker needs about half a second to start; the dispenser
+each worker opens the store itself. It is started and talked to through the
+ledger's one worker transport (`ledger.spi.Worker`): a job, then the typed
+requests below (ranges, progress, derived pieces, its result or error), served
+here by one thread per worker. A worker needs about half a second to start; the dispenser
 hands ranges to whoever is free, so that start-up delays only the worker."""
 
 from __future__ import annotations
 
 import os
-import pickle
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Generic, Protocol, TypeVar
+from typing import Generic, Literal, NamedTuple, Protocol, TypeVar
 
 from ledger import ModelRegistry, StoreError
-from ledger.spi import EventStore, StatusChanged, Transaction, write_whole
+from ledger.spi import EventStore, StatusChanged, Transaction, Worker
 
 from ._rows import ViewName
 
@@ -185,6 +180,33 @@ class Job:
     selected: set[ViewName] | None
 
 
+class Ask(NamedTuple):
+    """A worker asks for its next key range or derived piece (None: no more)."""
+
+    what: Literal["range", "derived"]
+
+
+class Scanned(NamedTuple):
+    """Events a worker has scanned so far, for the progress report."""
+
+    events: int
+
+
+class Written(NamedTuple):
+    """A worker's ranges are written; the derived types' own streams it met."""
+
+    own: Own
+
+
+class Done(NamedTuple):
+    """A worker's last message: None, or the error for the rebuild to raise."""
+
+    error: BaseException | None
+
+
+Request = Ask | Scanned | Written | Done
+
+
 def build_in_parallel(
     projector: Builder,
     upto: int,
@@ -236,22 +258,12 @@ class _Worker:
         self.done = False
         self.reported = threading.Event()
         self.thread: threading.Thread | None = None
-        # the worker imports what this process can, wherever its directory is
-        path = os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from projections._rebuild_worker import main; main()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path},
-        )
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.requests: IO[bytes] = self.process.stdout
-        self.replies: IO[bytes] = self.process.stdin
+        self.worker = Worker("from projections._rebuild_worker import main; main()")
 
     def start(self, job: Job) -> None:
         try:
-            _put(self.replies, job)
-        except (OSError, pickle.PicklingError) as exc:
+            self.worker.send(job)
+        except Exception as exc:  # OSError, or a job that cannot be pickled
             raise StoreError(f"cannot hand the rebuild to a worker: {exc}") from None
         self.thread = threading.Thread(target=self._serve, name="rebuild worker", daemon=True)
         self.thread.start()
@@ -259,25 +271,25 @@ class _Worker:
     def _serve(self) -> None:
         try:
             while True:
-                kind, value = pickle.load(self.requests)
-                if kind == "next":
-                    _put(self.replies, self.dispenser.take())
-                elif kind == "scanned":
-                    self.tally.count(value - self.scanned)
-                    self.scanned = value
-                elif kind == "written":
-                    self.own = value
+                request: Request = self.worker.receive()
+                if isinstance(request, Ask) and request.what == "range":
+                    self.worker.send(self.dispenser.take())
+                elif isinstance(request, Ask):
+                    self.worker.send(self.derived.take())
+                elif isinstance(request, Scanned):
+                    self.tally.count(request.events - self.scanned)
+                    self.scanned = request.events
+                elif isinstance(request, Written):
+                    self.own = request.own
                     self.reported.set()
-                elif kind == "derive":
-                    _put(self.replies, self.derived.take())
                 else:
-                    self.error = value
+                    self.error = request.error
                     self.done = True
                     return
         except (EOFError, OSError):
             return  # the worker is gone: result() and written() say so
         except Exception as exc:  # a message that does not unpickle here
-            if not _exits(self.process):  # a truncated one: the worker died writing it
+            if self.worker.exits_within(2.0) is None:  # else the worker died writing it
                 self.error = StoreError(f"a rebuild worker sent an unreadable message: {exc!r}")
         finally:
             self.reported.set()
@@ -304,29 +316,13 @@ class _Worker:
 
     def _stopped(self) -> StoreError:
         return StoreError(
-            f"a rebuild worker stopped (exit code {self.process.wait()}) before it "
+            f"a rebuild worker stopped (exit code {self.worker.exits_within(None)}) before it "
             "finished; the live views are unchanged"
         )
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        self.worker.kill()
         if self.thread is not None:
             self.thread.join()
-        self.replies.close()
-        self.requests.close()
-
-
-def _put(stream: IO[bytes], message: object) -> None:
-    """One message of the protocol, in either direction, written whole even when
-    a signal cuts a write into a full pipe short (`ledger.write_whole`)."""
-    write_whole(stream, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _exits(process: subprocess.Popen[bytes], seconds: float = 2.0) -> bool:
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        return False
-    return True
+        self.worker.close_outbox()
+        self.worker.close_inbox()

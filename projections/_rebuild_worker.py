@@ -1,35 +1,34 @@
 """A rebuild worker process (see _parallel.py): it opens the store itself, scans
 the key ranges and builds the derived pieces the rebuilding process hands it,
-exactly as that process would, and reports back over its stdin and stdout."""
+exactly as that process would, and reports back over the worker channel."""
 
 from __future__ import annotations
 
-import pickle
-import sys
 from collections.abc import Iterator
-from typing import IO, Any
+from multiprocessing.connection import Connection
+from typing import Any, Literal
 
 from ledger import StoreError
-from ledger.spi import open_store
+from ledger.spi import open_store, worker_channel
 
-from ._parallel import Job, Range, Tally, _put
+from ._parallel import Ask, Done, Job, Range, Request, Scanned, Tally, Written
 from ._projector import ViewProjector
 
 
-def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
+def _work(job: Job, incoming: Connection, outgoing: Connection) -> None:
     """A worker's life: scan ranges until none are left, report the own streams it
     met, build derived types until none are left, then report done (or the error,
     for the rebuilding process to raise)."""
 
-    def send(kind: str, value: Any) -> None:
-        _put(replies, (kind, value))
+    def send(request: Request) -> None:
+        outgoing.send(request)
 
-    def ask(kind: str) -> Any:
-        send(kind, None)
-        return pickle.load(requests)
+    def ask(what: Literal["range", "derived"]) -> Any:
+        send(Ask(what))
+        return incoming.recv()
 
     def ranges() -> Iterator[Range]:
-        while (piece := ask("next")) is not None:
+        while (piece := ask("range")) is not None:
             yield piece
 
     try:
@@ -43,24 +42,22 @@ def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
                         "a rebuild worker opened a store this rebuild has not claimed "
                         "(moved or replaced meanwhile, or another rebuild started)"
                     )
-            tally = Tally(lambda done: send("scanned", done))  # running totals
+            tally = Tally(lambda done: send(Scanned(done)))  # running totals
             own = projector.build_ranges(job.upto, job.selected, ranges(), tally)
-            send("written", own)
-            while (derived := ask("derive")) is not None:
+            send(Written(own))
+            while (derived := ask("derived")) is not None:
                 projector.build_derived(derived)
         finally:
             store.close()
-        send("done", None)
+        send(Done(None))
     except BaseException as exc:  # every failure goes to the rebuilding process
         try:
-            send("done", exc)
+            send(Done(exc))
         except Exception:  # an error that cannot be pickled
-            send("done", StoreError(f"a rebuild worker failed: {exc!r}"))
+            send(Done(StoreError(f"a rebuild worker failed: {exc!r}")))
 
 
 def main() -> None:
-    """A worker process's entry point: the protocol owns stdout, so anything else
-    the worker prints goes to stderr."""
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr
-    _work(pickle.load(requests), requests, replies)
+    """A worker process's entry point."""
+    incoming, outgoing = worker_channel()
+    _work(incoming.recv(), incoming, outgoing)

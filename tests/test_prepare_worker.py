@@ -179,8 +179,8 @@ def test_a_worker_that_dies_stops_the_append_with_a_store_error_and_keeps_what_c
 
     def killing() -> Iterator[bytes]:
         yield from _handing_over_midway(lines[: middle + 1], workers_started)
-        workers_started[0].process.send_signal(signal.SIGKILL)
-        workers_started[0].process.wait()
+        workers_started[0].worker.process.send_signal(signal.SIGKILL)
+        workers_started[0].worker.process.wait()
         yield from lines[middle + 1 :]
 
     db = tmp_path / "ledger.db"
@@ -217,7 +217,7 @@ def test_a_long_append_starts_a_worker_by_itself(
         report = ledger.append([orjson.dumps(e) for e in events])
     assert report.accepted == len(events)
     assert len(workers_started) == 1
-    assert workers_started[0].process.poll() is not None  # stopped with the append
+    assert workers_started[0].worker.process.poll() is not None  # stopped with the append
 
 
 def test_one_core_keeps_a_long_append_in_one_process(
