@@ -17,7 +17,7 @@ from .._event import StatusChanged, canonical_json, chain_hash, decode_event
 from .._outcome import AppendReport, Outcome
 from .._timestamps import now_iso
 from ..models._registry import ModelRegistry
-from ..models._rules import Slot, check_error_type, check_parent, check_transition
+from ..models._rules import Candidate, Slot, check
 from ..models._statusmodel import EntityType
 from ..store._base import ChainHead, EventStore, NewRecord, Transaction
 from ._prepare import Prepared, Preparer, RawInput
@@ -187,10 +187,11 @@ class Appender:
             if history is None:
                 history = histories[p.key] = _History.load(txn, p.key, p.et)
             try:
-                check_parent(p.et, p.label, history.parent, p.parent, history.slots)
-                check_error_type(p.et, p.label, p.status, p.reason, history.slots)
-                if not p.forced:
-                    check_transition(p.et, p.label, history.slots, p.at, p.status)
+                check(
+                    Candidate(p.et, p.label, p.status, p.reason, p.parent, p.at, p.forced),
+                    history.parent,
+                    history.slots,
+                )
             except LedgerError as error:
                 outcomes.append(
                     Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=error)
