@@ -13,6 +13,9 @@ worker transport.
   events from and writes its table into, in the writer's own transaction.
 - `StatusChanged`, `stream_key`, `TimeCut`: recorded events, the stream key of
   an entity, and the as-of / known-at cut for past rows.
+- `views_table`, `views_indexes`, `TOKENS_TABLE`: the DDL of the tables the
+  views and the HTTP service keep in the ledger's database (all DDL lives in
+  ledger/store/_schema.py).
 - `rejected_events`: the stored events a candidate model would reject (replay).
 - `Worker`, `worker_channel`: a worker process and its framed message channel,
   from either side (the prepare worker's and the rebuild workers' one transport).
@@ -25,8 +28,10 @@ from ._timecut import TimeCut
 from ._views import Scratch, ViewService, open_store
 from .replay._revalidate import rejected_events
 from .store._base import Cursor, EventStore, Transaction
+from .store._schema import TOKENS_TABLE, views_indexes, views_table
 
 __all__ = [
+    "TOKENS_TABLE",
     "Cursor",
     "EventStore",
     "Scratch",
@@ -38,5 +43,7 @@ __all__ = [
     "open_store",
     "rejected_events",
     "stream_key",
+    "views_indexes",
+    "views_table",
     "worker_channel",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from ledger.spi import Cursor
+from ledger.spi import Cursor, views_indexes, views_table
 
 from ._derived import Child, child_from_row
 from ._entity import Mark, Row
@@ -31,19 +31,16 @@ entities) instead of staying flat."""
 
 
 def create_table(cursor: Cursor, table: str, *, indexes: bool) -> None:
-    cursor.execute(
-        f"CREATE TABLE IF NOT EXISTS {table} ("
-        "model TEXT NOT NULL, type TEXT NOT NULL, parent TEXT NOT NULL, id TEXT NOT NULL, "
-        "status TEXT NOT NULL, final INTEGER NOT NULL, row TEXT NOT NULL, trail TEXT NOT NULL, "
-        "PRIMARY KEY (model, type, parent, id))"
-    )
+    """The table's DDL is the store's (ledger/store/_schema.py), with every other
+    table the database holds."""
+    cursor.execute(views_table(table))
     if indexes:
         create_indexes(cursor, table)
 
 
 def create_indexes(cursor: Cursor, table: str) -> None:
-    cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_id ON {table} (model, type, id)")
-    cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_status ON {table} (model, type, status)")
+    for statement in views_indexes(table):
+        cursor.execute(statement)
 
 
 Encoded = tuple[str, str, str, str, str, int, str, str]

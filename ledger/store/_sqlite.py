@@ -40,6 +40,7 @@ from ._base import (
     Transaction,
     grouped_streams,
 )
+from ._schema import SQLITE_LEDGER_TABLES
 
 BUSY_TIMEOUT_SECONDS = 60
 BULK_CACHE = "PRAGMA cache_size = -65536"
@@ -55,18 +56,6 @@ with zeros: a rebuild's swap, dropping the old views (31 MB at 200k events), the
 wrote and checkpointed 31 MB of zeros. FAST still zeroes deleted content where
 that costs no extra I/O. Wiping freed view pages protects nothing here: every
 view row is derived from events that stay in the same file."""
-
-LEDGER_TABLES = (
-    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_event_ids ("
-    "event_id TEXT PRIMARY KEY, digest TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS ledger_head ("
-    "id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL, "
-    "recorded_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_models ("
-    "name TEXT PRIMARY KEY, version INTEGER NOT NULL, source TEXT NOT NULL, "
-    "added_at TEXT NOT NULL)",
-)
 
 
 def translate(exc: sqlite3.Error, path: str) -> StoreError:
@@ -223,7 +212,7 @@ class SQLiteEventStore(EventStore):
                     )
                     if raw.fetchone() is None:
                         self.tracking_recorder._create_table(cur)
-                    for statement in LEDGER_TABLES:
+                    for statement in SQLITE_LEDGER_TABLES:
                         raw.execute(statement)
                     raw.execute(
                         "INSERT OR IGNORE INTO ledger_meta VALUES ('store_format', ?)",
