@@ -1,7 +1,7 @@
-"""`build_demo`: write the demo's story (`_demo_events`) into a fresh SQLite
-ledger the way real sources would, in deliveries, and keep what a newcomer
-should be shown. It lives beside the API, not in the CLI, so that the HTTP
-service or a notebook can build the same ledger."""
+"""`build_demo`: write the demo's story (story.jsonl, read by _story.py) into a
+fresh SQLite ledger the way real sources would, in deliveries, and keep what a
+newcomer should be shown. It is not in the CLI, so that the HTTP service or a
+notebook can build the same ledger."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ledger import Ledger, LedgerError, UsageError, VerifyReport, ViewRow, statuses_repr
-from ledger._timestamps import now_iso
 
 from . import _story as story
 
@@ -51,26 +51,27 @@ def build_demo(path: str | os.PathLike[str] | None = None) -> DemoResult:
     target = Path(path if path is not None else DEMO_DB)
     _remove_previous_demo(target)
     result = DemoResult(db=str(target))
-    ids = story.EventIds()
+    sent = story.deliveries()
     with Ledger.open(target) as ledger:
-        _deliver(ledger, ids([*story.openfn(), *story.osmo(), *story.uipath()]))
+        _deliver(ledger, sent["morning"])
         result.known_before_late = _tick(ledger)
-        _deliver(ledger, ids(story.openfn_late()))
-        for delta in story.seed_status_deltas():
-            _deliver(ledger, ids(delta))
+        _deliver(ledger, sent["late"])
+        for delta in story.series(sent, story.SEED_STATUS_WORK):
+            _deliver(ledger, delta)
             row = ledger.status("lightning", "work", story.SEED_STATUS_WORK)
             result.seed_status_lines.append((flow_word(row), row.status.work_status_repr()))
-        for delta in story.seed_statuses_deltas():
-            _deliver(ledger, ids(delta))
+        for delta in story.series(sent, story.SEED_STATUSES_WORK):
+            _deliver(ledger, delta)
             row = ledger.status("lightning", "work", story.SEED_STATUSES_WORK)
             result.seed_statuses_lines.append(statuses_repr(row.statuses))
-        _deliver(ledger, ids(story.lightning_extra()))
+        _deliver(ledger, sent["lightning"])
         result.swept = ledger.sweep(story.SWEEP_NOW)
         try:
-            ledger.record(**story.illegal_example())
+            ledger.record(**sent["refused"][0])
         except LedgerError as refused:
             result.rejected = refused
-        views = ledger._service()
+        views = ledger.views
+        assert views is not None  # opened with its views
         before = views.dump()
         result.rebuilt_events = ledger.rebuild()
         result.rebuild_identical = views.dump() == before
@@ -108,9 +109,16 @@ def _tick(ledger: Ledger) -> str:
     """The ledger clock after everything so far, once the clock has moved on, so
     that `--known-at` this time excludes every later delivery."""
     known = ledger.store.head().recorded_at
-    while now_iso() <= known:
+    while _clock() <= known:
         time.sleep(0.001)
     return known
+
+
+def _clock() -> str:
+    """The clock as the ledger writes `recorded_at` (UTC, microseconds)."""
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    second = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{second}.{nanos // 1000:06d}Z"
 
 
 def _remove_previous_demo(target: Path) -> None:
