@@ -1,7 +1,10 @@
 """Status Ledger: an event-sourced, hash-chained ledger of status changes.
 
 Start with `Ledger.open(PATH_OR_URL)` (a context manager); docs/python-api.md
-shows recording, bulk loading, reading views and handling errors.
+shows recording, bulk loading, reading views and handling errors. `__all__` is
+what an application calls: the `Ledger`, its results, its errors and the status
+models. What a views implementation builds on (stores, transactions, recorded
+events, the worker transport) is `ledger.spi`.
 """
 
 from ._errors import (
@@ -34,22 +37,16 @@ from ._errors import (
     UsageError,
     WrongErrorType,
 )
-from ._event import EventInput, StatusChanged, canonical_json
+from ._event import EventInput
 from ._history import HistoryEntry
-from ._identity import stream_key
 from ._ledger import Ledger
 from ._outcome import AppendReport, Outcome
-from ._timecut import TimeCut
-from ._timestamps import to_epoch
 from ._verify import VerifyReport
 from ._viewrow import StatusRecord, ViewRow, statuses_repr
-from ._views import ViewService, open_store
 from .models._diagram import model_diagram
 from .models._registry import ModelRegistry
 from .models._statusmodel import AggregationSpec, EntityType, StatusModel
 from .replay._report import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
-from .replay._revalidate import rejected_events
-from .store._base import Cursor, EventStore, Transaction
 
 __all__ = [
     "AggregationSpec",
@@ -58,13 +55,11 @@ __all__ = [
     "BadTimestamp",
     "ConcurrencyConflict",
     "ConnectionFailed",
-    "Cursor",
     "DerivedType",
     "EntityRuleViolation",
     "EntityType",
     "EventIdConflict",
     "EventInput",
-    "EventStore",
     "FieldChange",
     "ForceWithoutReason",
     "HistoryEntry",
@@ -86,13 +81,10 @@ __all__ = [
     "RejectedEvent",
     "ReplayReport",
     "RowDiff",
-    "StatusChanged",
     "StatusModel",
     "StatusRecord",
     "StoreError",
     "StoreFull",
-    "TimeCut",
-    "Transaction",
     "UnexpectedField",
     "UnknownModel",
     "UnknownStatus",
@@ -100,14 +92,8 @@ __all__ = [
     "UsageError",
     "VerifyReport",
     "ViewRow",
-    "ViewService",
     "ViewSummary",
     "WrongErrorType",
-    "canonical_json",
     "model_diagram",
-    "open_store",
-    "rejected_events",
     "statuses_repr",
-    "stream_key",
-    "to_epoch",
 ]
