@@ -35,8 +35,8 @@ RANGES_PER_PROCESS = 8
 turns out slow, still finds work left to take."""
 TAIL_SPLIT = 8
 """The last ranges shrink down to about 1/8 of the others, so that when one process
-takes the last range the others are never left waiting long for it: with equal
-ranges the worker sat idle for about half a range (0.2 s at 200k events)."""
+takes the last range the others are never left waiting long for it (with equal
+ranges a process sat idle for about half a range)."""
 MAX_WORKERS = 32
 DEFAULT_WORKERS = 2
 """Processes an automatic rebuild uses at most: two already halve the scan; more
@@ -217,10 +217,9 @@ def build_in_parallel(
 ) -> None:
     """Both phases with `workers - 1` worker processes beside this one: written
     entities by key range, then, once all are written, each derived type split
-    into `workers` pieces, taken by whichever process is free. With one type per
-    process, the process given the cheaper type waited for the other (0.1 to
-    0.3 s at 200k events), and a store with a single derived type left one
-    process idle for the whole phase."""
+    into `workers` pieces, taken by whichever process is free (one type per
+    process left the one given the cheaper type waiting, and a store with a
+    single derived type left one process idle for the whole phase)."""
     dispenser = Dispenser(ranges)
     derived: Dispenser[DerivedJob] = Dispenser()
     job = Job(projector.store.address, projector.registry, projector.claim, upto, selected)

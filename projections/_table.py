@@ -26,8 +26,7 @@ PAGE = 5000
 REBUILD_BUFFER_EVENTS = 50_000
 """A rebuild writes its rows when they cover this many events, not only every PAGE
 rows: a row's trail holds every status of its entity, so counting rows alone lets
-memory grow with the events per entity (about 250 MB at 2M events over 20k
-entities) instead of staying flat."""
+memory grow with the events per entity instead of staying flat."""
 
 
 def create_table(cursor: Cursor, table: str, *, indexes: bool) -> None:

@@ -44,18 +44,17 @@ from ._schema import SQLITE_LEDGER_TABLES
 
 BUSY_TIMEOUT_SECONDS = 60
 BULK_CACHE = "PRAGMA cache_size = -65536"
-"""The page cache of a bulk write, 64 MB. One append batch inserts into two indexes keyed
-by random strings (stream keys, event ids), so it touches thousands of pages; in
-SQLite's default 2 MB cache each was read, evicted and read again within the
-transaction. A 200k-event import read 3.1 GB with it and 0.84 GB with 64 MB
-(docs/performance.md). The cache fills only with pages actually touched."""
+"""The page cache of a bulk write, 64 MB: one append batch inserts into two indexes
+keyed by random strings, so it touches thousands of pages, which SQLite's default
+2 MB cache read again and again within the transaction (docs/performance.md,
+"Numbers behind the code"). The cache fills only with pages actually touched."""
 DEFAULT_CACHE = "PRAGMA cache_size = -2000"  # SQLite's own default
 SECURE_DELETE = "PRAGMA secure_delete = FAST"
 """Debian builds SQLite with SECURE_DELETE on, which overwrites every freed page
-with zeros: a rebuild's swap, dropping the old views (31 MB at 200k events), then
-wrote and checkpointed 31 MB of zeros. FAST still zeroes deleted content where
-that costs no extra I/O. Wiping freed view pages protects nothing here: every
-view row is derived from events that stay in the same file."""
+with zeros, so a rebuild's swap wrote its dropped views again as zeros. FAST
+zeroes deleted content only where that costs no extra I/O; wiping freed view
+pages protects nothing, as every view row is derived from events that stay in
+the same file."""
 
 
 def translate(exc: sqlite3.Error, path: str) -> StoreError:
