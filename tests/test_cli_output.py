@@ -148,6 +148,7 @@ def test_completion_completes_command_names() -> None:
     assert result.stdout.split() == ["history"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs job control signals")
 def test_json_piped_to_a_slow_reader_arrives_whole_when_the_command_is_stopped_and_continued(
     tmp_path: Path,

@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from ledger import Ledger, LedgerError, ModelRegistry
 from ledger.append._prepare import prepare
 
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
 scalars = (
     st.none()
     | st.booleans()

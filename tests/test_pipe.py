@@ -14,6 +14,8 @@ import pytest
 
 from ledger.spi import Worker
 
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
 MESSAGES = 400
 SENDER = (
     "from ledger.spi import worker_channel\n"

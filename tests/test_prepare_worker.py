@@ -245,6 +245,7 @@ def test_errors_cross_processes_with_their_class_and_details() -> None:
     assert str(copy) == "no"
 
 
+@pytest.mark.slow
 def test_import_with_two_workers_reports_what_one_reports(tmp_path: Path) -> None:
     source = tmp_path / "events.jsonl"
     source.write_bytes(b"\n".join(_lines()) + b"\n")
@@ -280,6 +281,7 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_import_killed_while_its_worker_prepares_loses_nothing_and_leaves_no_worker(
     tmp_path: Path,
@@ -348,6 +350,7 @@ def test_inputs_that_cannot_be_pickled_get_the_outcomes_one_process_gives(
     assert _stored(tmp_path / "two.db") == _stored(tmp_path / "one.db")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs job control signals")
 def test_an_import_stopped_and_continued_many_times_imports_every_line(tmp_path: Path) -> None:
     """Ctrl-Z and fg: a signal that interrupts a write into a full pipe part-way

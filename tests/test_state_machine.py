@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from _spec import SPEC
 from _spec import STATUSES as STATUSES_OF
 from hypothesis import settings
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from ledger import Ledger, LedgerError
+
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
 
 TABLE = {status: set(after) for status, after in SPEC[("uipath", "job")].items()}
 STATUSES = STATUSES_OF[("uipath", "job")]

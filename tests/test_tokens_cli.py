@@ -91,6 +91,7 @@ def _free_port() -> int:
         return port
 
 
+@pytest.mark.slow
 def test_serve_answers_over_http_with_a_created_token(tmp_path: Path) -> None:
     db = str(tmp_path / "served.db")
     token = tokens("create", "ops", "--role", "reader", db=db)[1].strip()

@@ -239,6 +239,7 @@ def _chromium_or_skip() -> None:
         pytest.skip("chromium is not installed (apt-get install -y chromium); CI installs it")
 
 
+@pytest.mark.slow
 def test_a_browser_shows_the_timeline_of_a_work_order(site: Site) -> None:
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
