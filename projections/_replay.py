@@ -33,6 +33,7 @@ class Candidate(Protocol):
 
     def dump(self) -> list[tuple[Any, ...]]: ...
 
+
 HOOKS = ("project_entity", "derive_last_child", "derive_aggregate")
 
 
