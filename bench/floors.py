@@ -22,8 +22,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from ledger import canonical_json
 from ledger._event import (
+    canonical_json,
     chain_hash,
     content_digest,
     decode_event,

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ledger import DemoResult, Ledger, ViewRow, build_demo, ingest, short_digest
+from demo import DemoResult, build_demo
+from ledger import Ledger, ViewRow, ingest, short_digest
 
 from ._app import JsonOption, app, reported
 from ._output import Column, console, print_json, shown, status_text, table, when

@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from ledger import ModelRegistry, display_time, write_whole
+from ledger import ModelRegistry, display_time
 
 # Piped output is read by tools and people alike: never cut or squash a column to
 # an imagined 80-column screen, let each table take the width its content needs.
@@ -97,12 +97,24 @@ def print_jsonl(rows: Iterable[Any]) -> None:
 def _emit(data: bytes | bytearray) -> None:
     """Every byte, even when the command is stopped and continued (Ctrl-Z, then
     fg) while a pipe is full: through `sys.stdout`, `list --json | slow-reader`
-    ended short with exit code 0 (`ledger.write_whole`). Where stdout is no file
-    (a test's captured output) it is written as text."""
+    ended short with exit code 0. Where stdout is no file (a test's captured
+    output) it is written as text."""
     try:
-        write_whole(sys.stdout, data)
+        _write_whole(sys.stdout, data)
     except io.UnsupportedOperation:
         sys.stdout.write(data.decode())
+
+
+def _write_whole(stream: Any, data: bytes | bytearray) -> None:
+    """Every byte of `data` into the file under `stream`, however many `os.write`
+    calls it takes (a signal makes a write into a full pipe return part-way).
+    The stream's own buffer is flushed first, so the output keeps its order; a
+    stream with no file under it raises io.UnsupportedOperation first."""
+    stream.flush()
+    fd = stream.fileno()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def status_text(registry: ModelRegistry, model: str, type_name: str, status: str) -> Text:

@@ -96,7 +96,7 @@ def record(
         "type": type,
         "id": id,
         "status": status,
-        "occurred_at": _timestamp(occurred_at),
+        "occurred_at": occurred_at,
         "parent": parent,
         "execution": execution,
         "reason": reason,
@@ -124,19 +124,6 @@ def record(
         console().print(
             shown(f"{word} seq {outcome.seq}, event id {short_digest(outcome.event_id or '')}")
         )
-
-
-def _timestamp(text: str) -> int | float | str:
-    """Numbers stay numbers, so that epoch seconds are kept as written."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return value if text.strip().lower() not in ("nan", "inf", "-inf", "infinity") else text
 
 
 @app.command("import")

@@ -1,12 +1,13 @@
 """Status Ledger: an event-sourced, hash-chained ledger of status changes.
 
 Start with `Ledger.open(PATH_OR_URL)` (a context manager); docs/python-api.md
-shows recording, bulk loading, reading views and handling errors.
+shows recording, bulk loading, reading views and handling errors. `__all__` is
+what an application calls: the `Ledger`, its results, its errors and the status
+models. What a views implementation builds on (stores, transactions, recorded
+events, the worker transport) is `ledger.spi`.
 """
 
 from ._checkpoint import Checkpoint, generate_key
-from ._demo import DemoResult, build_demo
-from ._diagram import model_diagram
 from ._display import display_time, short_digest
 from ._errors import (
     BadJson,
@@ -41,24 +42,20 @@ from ._errors import (
     UsageError,
     WrongErrorType,
 )
-from ._event import EventInput, StatusChanged, canonical_json, parse_json
+from ._event import EventInput, parse_json
 from ._history import HistoryEntry
-from ._identity import stream_key
-from ._ledger import Ledger, OpenMode, ViewService, open_store
+from ._ledger import Ledger
 from ._outcome import AppendReport, Outcome
 from ._outputs import check_output_path
 from ._paging import page_cursor
-from ._pipe import write_whole
-from ._registry import ModelRegistry
-from ._replayreport import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
-from ._revalidate import rejected_events
-from ._statusmodel import AggregationSpec, EntityType, StatusModel
-from ._store import Cursor, EventStore, Transaction
-from ._timecut import TimeCut
-from ._timestamps import parse_cli_time, to_epoch
 from ._verify import VerifyReport
 from ._viewrow import StatusRecord, ViewRow, statuses_repr
+from ._views import OpenMode
 from .ingest._nats import ConsumeReport, NatsSource, consume_nats
+from .models._diagram import model_diagram
+from .models._registry import ModelRegistry
+from .models._statusmodel import AggregationSpec, EntityType, StatusModel
+from .replay._report import FieldChange, RejectedEvent, ReplayReport, RowDiff, ViewSummary
 
 __all__ = [
     "AggregationSpec",
@@ -70,14 +67,11 @@ __all__ = [
     "ConnectionFailed",
     "ConsumeReport",
     "CorruptStore",
-    "Cursor",
-    "DemoResult",
     "DerivedType",
     "EntityRuleViolation",
     "EntityType",
     "EventIdConflict",
     "EventInput",
-    "EventStore",
     "FieldChange",
     "ForceWithoutReason",
     "HistoryEntry",
@@ -103,13 +97,10 @@ __all__ = [
     "ReplayReport",
     "ReservedEventId",
     "RowDiff",
-    "StatusChanged",
     "StatusModel",
     "StatusRecord",
     "StoreError",
     "StoreFull",
-    "TimeCut",
-    "Transaction",
     "UnexpectedField",
     "UnknownModel",
     "UnknownStatus",
@@ -117,24 +108,15 @@ __all__ = [
     "UsageError",
     "VerifyReport",
     "ViewRow",
-    "ViewService",
     "ViewSummary",
     "WrongErrorType",
-    "build_demo",
-    "canonical_json",
     "check_output_path",
     "consume_nats",
     "display_time",
     "generate_key",
     "model_diagram",
-    "open_store",
     "page_cursor",
-    "parse_cli_time",
     "parse_json",
-    "rejected_events",
     "short_digest",
     "statuses_repr",
-    "stream_key",
-    "to_epoch",
-    "write_whole",
 ]

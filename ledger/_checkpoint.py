@@ -26,11 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._errors import InvalidCheckpoint, StoreError, UsageError
 from ._event import canonical_json
-from ._store import ChainHead
 from ._timestamps import now_iso
+from .store._base import ChainHead
 
 if TYPE_CHECKING:
-    from ._store import EventStore
+    from .store._base import EventStore
 
 FORMAT = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ._event import StatusChanged
-from ._registry import ModelRegistry
+from .models._registry import ModelRegistry
 
 
 class HistoryEntry(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from ._statusmodel import EntityType
+from .models._statusmodel import EntityType
 
 
 def scoped(et: EntityType) -> bool:

@@ -7,16 +7,14 @@ import builtins
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol, get_args
+from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ._append import Appender, Projector
 from ._checkpoint import (
     Checkpoint,
     append_checkpoint,
@@ -34,84 +32,20 @@ from ._history import HistoryEntry, history_entry
 from ._identity import stream_key
 from ._outcome import AppendReport, Outcome
 from ._paging import RowKey, parse_cursor
-from ._prepare import RawInput
-from ._registry import ModelRegistry, builtin_sources, read_model_dir
-from ._replayreport import ReplayReport, RowDiff, ViewSummary
-from ._statusmodel import EntityType, StatusModel
-from ._store import EventStore
+from ._sweep import due_timeouts
 from ._timecut import TimeCut
-from ._timestamps import parse_cli_time, to_epoch
+from ._timestamps import TimeArg, parse_time, to_epoch, written
 from ._verify import VerifyReport, verify_chain
 from ._viewrow import ViewRow
+from ._views import OpenMode, ViewService, open_store
+from .append._append import Appender
+from .append._prepare import RawInput
+from .models._registry import ModelRegistry, builtin_sources, read_model_dir
+from .models._statusmodel import EntityType, StatusModel
+from .replay._report import ReplayReport
+from .store._base import EventStore
 
 DEFAULT_DB = "status-ledger.db"
-OpenMode = Literal["create", "write", "read"]
-TimeArg = str | int | float | None
-
-
-class ViewService(Projector, Protocol):
-    """What the ledger asks of the projections package (found by entry point, so
-    that `ledger` never imports `projections`)."""
-
-    def catch_up(self, page: int = ...) -> int: ...
-
-    def follow(
-        self,
-        stop: threading.Event,
-        *,
-        interval: float = ...,
-        on_applied: Callable[[int], None] | None = ...,
-    ) -> int: ...
-
-    def lag(self) -> int: ...
-
-    def rebuild(
-        self,
-        views: set[tuple[str, str]] | None = ...,
-        progress: Callable[[int, int], None] | None = ...,
-        workers: int | None = ...,
-    ) -> int: ...
-
-    def row(
-        self, model: str, type_name: str, entity_id: str, parent: str | None
-    ) -> list[dict[str, Any]]: ...
-
-    def rows(self, model: str, type_name: str, **filters: Any) -> list[dict[str, Any]]: ...
-
-    def count(self, model: str, type_name: str, **filters: Any) -> int: ...
-
-    def row_at(
-        self, model: str, type_name: str, entity_id: str, parent: str | None, cut: TimeCut
-    ) -> ViewRow | None: ...
-
-    def dump(self) -> list[tuple[Any, ...]]: ...
-
-    def replay(
-        self,
-        candidate: ModelRegistry,
-        projections: str | None,
-        scratch: Callable[[int], AbstractContextManager[EventStore]],
-    ) -> ReplayReport: ...
-
-    def check_views(
-        self, scratch: Callable[[int], AbstractContextManager[EventStore]]
-    ) -> tuple[builtins.list[ViewSummary], builtins.list[RowDiff]]: ...
-
-
-def open_store(url: str, *, mode: OpenMode = "create") -> EventStore:
-    """The store at a file path or postgresql:// URL, opened for `mode` (see
-    `Ledger.open`)."""
-    if not url:
-        raise UsageError("the store (--db) is empty; give a file path or a postgresql:// URL")
-    if mode not in get_args(OpenMode):
-        raise UsageError(f"mode must be one of {', '.join(get_args(OpenMode))}, not {mode!r}")
-    if url.startswith(("postgresql://", "postgres://")):
-        from ._postgres import PostgresEventStore
-
-        return PostgresEventStore(url, create=mode == "create")
-    from ._sqlite import SQLiteEventStore
-
-    return SQLiteEventStore(url, create=mode == "create", check=mode != "read")
 
 
 def store_url(url: str | os.PathLike[str] | None = None) -> str:
@@ -124,12 +58,6 @@ def store_url(url: str | os.PathLike[str] | None = None) -> str:
     if from_env is not None and not from_env:
         raise UsageError("STATUS_LEDGER_DB is set but empty; unset it or give a store")
     return from_env or DEFAULT_DB
-
-
-def _time(value: TimeArg) -> float | None:
-    if value is None:
-        return None
-    return parse_cli_time(value) if isinstance(value, str) else to_epoch(value)
 
 
 class Ledger:
@@ -224,8 +152,12 @@ class Ledger:
             return appender.run(events)
 
     def record(self, **fields: Any) -> Outcome:
-        """Append one event given as keyword arguments; raises its LedgerError if rejected."""
+        """Append one event given as keyword arguments; raises its LedgerError if
+        rejected. `occurred_at` may be epoch seconds written as text, as on the
+        command line."""
         event = {k: v for k, v in fields.items() if v is not None}
+        if isinstance(event.get("occurred_at"), str):
+            event["occurred_at"] = written(event["occurred_at"])
         outcome = self.append([event]).outcomes[0]
         if outcome.error is not None:
             raise outcome.error
@@ -270,9 +202,9 @@ class Ledger:
     def sweep(self, now: TimeArg = None, *, dry_run: bool = False) -> list[dict[str, Any]]:
         """Append the timeout events the models define (UiPath: Terminating for a
         day becomes Faulted). Running it again finds nothing more to do."""
-        from ._sweep import due_timeouts
-
-        actions = due_timeouts(self, now)
+        actions = due_timeouts(
+            self.registry, lambda model, type_, status: self.list(model, type_, status=status), now
+        )
         if not dry_run and actions:
             report = self.append(actions)
             for action, outcome in zip(actions, report.outcomes, strict=True):
@@ -443,7 +375,7 @@ class Ledger:
         )
         report = verify_chain(self.store, self.registry, checkpoints, trusted)
         if views:
-            from ._scratch import scratch_copy
+            from .replay._scratch import scratch_copy
 
             summaries, differences = self._service().check_views(
                 lambda upto: scratch_copy(self.store, upto)
@@ -544,7 +476,7 @@ class Ledger:
         the importable module `projections`) in a scratch store, and compare them
         row by row with the live views. The live store is only read. With no
         candidate this is a determinism check and must find no difference."""
-        from ._scratch import scratch_copy
+        from .replay._scratch import scratch_copy
 
         candidate = list(models)
         if models_dir is not None:
@@ -573,6 +505,12 @@ def load_checkpoints(source: str | os.PathLike[str] | Checkpoint) -> builtins.li
         store.close()
 
 
+def append_own(ledger: Ledger, events: Iterable[RawInput]) -> AppendReport:
+    """The ledger's own events (the demo's), whose ids are in its reserved
+    namespace (ledger/_reserved.py); writers go through `Ledger.append`."""
+    return ledger._append_own(events)
+
+
 def _ambiguous(et: EntityType, label: str, rows: builtins.list[dict[str, Any]]) -> UsageError:
     """A group name used in several workflows needs its workflow named."""
     parents = sorted(r["parent"] for r in rows)
@@ -584,7 +522,10 @@ def _ambiguous(et: EntityType, label: str, rows: builtins.list[dict[str, Any]]) 
 
 
 def _cut(as_of: TimeArg, known_at: TimeArg) -> TimeCut:
-    return TimeCut(_time(as_of), _time(known_at))
+    return TimeCut(
+        None if as_of is None else parse_time(as_of),
+        None if known_at is None else parse_time(known_at),
+    )
 
 
 def _load_views(store: EventStore, registry: ModelRegistry) -> ViewService:

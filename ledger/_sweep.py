@@ -4,29 +4,34 @@ gets the model's follow-up status appended, with the sweep's actor and reason.""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from ._errors import LedgerError
 from ._event import content_digest, validate_input
 from ._reserved import sweep_event_id
-from ._timestamps import epoch_to_iso, parse_cli_time, to_epoch
+from ._timestamps import TimeArg, Timestamp, epoch_to_iso, parse_time, to_epoch, written
+from ._viewrow import ViewRow
+from .models._registry import ModelRegistry
 
-if TYPE_CHECKING:
-    from ._ledger import Ledger, TimeArg
+Rows = Callable[[str, str, str], list[ViewRow]]
+"""The view rows of (model, type) in a status: `Ledger.list`, without the ledger."""
 
 
-def due_timeouts(ledger: Ledger, now: TimeArg) -> list[dict[str, Any]]:
+def due_timeouts(registry: ModelRegistry, rows: Rows, now: TimeArg) -> list[dict[str, Any]]:
+    """The timeout events due at `now` (None: the clock), for `rows` in the
+    statuses the models time out."""
     if now is None:
         at = time.time()
-        written: int | float | str = epoch_to_iso(at)
+        kept: Timestamp = epoch_to_iso(at)
     else:
-        at = parse_cli_time(now) if isinstance(now, str) else to_epoch(now)
-        written = now if not isinstance(now, str) else _as_written(now)
+        at = parse_time(now)
+        kept = written(now)
     actions: list[dict[str, Any]] = []
-    for model_name, model in ledger.registry.items():
+    for model_name, model in registry.items():
         for et in model.types.values():
             for status, rule in et.timeouts.items():
-                for row in ledger.list(model_name, et.name, status=status):
+                for row in rows(model_name, et.name, status):
                     entered = to_epoch(row.status.timestamp)
                     if at - entered < rule.after_seconds:
                         continue
@@ -36,7 +41,7 @@ def due_timeouts(ledger: Ledger, now: TimeArg) -> list[dict[str, Any]]:
                         "id": row.id,
                         **({"parent": row.parent} if row.parent else {}),
                         "status": rule.to,
-                        "occurred_at": written,
+                        "occurred_at": kept,
                         "actor": rule.actor,
                         "reason": rule.reason,
                         "message": f"{status} since {row.status.timestamp}",
@@ -54,11 +59,3 @@ def _with_event_id(action: dict[str, Any]) -> dict[str, Any]:
     except LedgerError:
         return action
     return {**action, "event_id": sweep_event_id(digest)}
-
-
-def _as_written(text: str) -> int | float | str:
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return int(number) if number.is_integer() and "." not in text else number

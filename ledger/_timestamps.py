@@ -136,10 +136,38 @@ def epoch_to_iso(seconds: float) -> str:
     )
 
 
-def parse_cli_time(text: str) -> float:
-    """`--as-of`, `--known-at` and `--now` take the same forms as `occurred_at`."""
+TimeArg = Timestamp | None
+"""A time a caller gives the API (`--as-of`, `--now`, `occurred_at` of `record`)."""
+
+_NON_FINITE = ("nan", "inf", "-inf", "infinity", "+inf", "-infinity", "+infinity")
+
+
+def written(value: Timestamp) -> Timestamp:
+    """A caller's time as the ledger keeps it: text of epoch seconds becomes the
+    number it reads as (an int when it is one), so `"1714558300"` and
+    `1714558300` are the same time from the CLI, the API and the sweep; RFC 3339
+    text, numbers and anything unreadable stay as they are, for the event's
+    validation to judge."""
+    if not isinstance(value, str):
+        return value
     try:
-        number = float(text)
+        return int(value)
     except ValueError:
-        return to_epoch(text)
-    return to_epoch(number)
+        pass
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if value.strip().lower() in _NON_FINITE else number
+
+
+def parse_time(value: Timestamp) -> float:
+    """Epoch seconds of a caller's time, in any form `occurred_at` takes plus
+    epoch seconds written as text (the one parser of the CLI, the API and the
+    sweep)."""
+    if isinstance(value, str):
+        try:
+            return to_epoch(float(value))
+        except ValueError:
+            pass
+    return to_epoch(value)

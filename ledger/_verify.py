@@ -19,11 +19,11 @@ from ._checkpoint import Checkpoint
 from ._errors import LedgerError
 from ._event import GENESIS_HASH, LEDGER_FIELDS, TOPIC, canonical_json, chain_hash, content_digest
 from ._identity import stream_key
-from ._prepare import writable_type
-from ._registry import ModelRegistry
-from ._replayreport import RowDiff, ViewSummary
-from ._statusmodel import EntityType
-from ._store import EventStore, StoredRow, Transaction
+from .append._prepare import writable_type
+from .models._registry import ModelRegistry
+from .models._statusmodel import EntityType
+from .replay._report import RowDiff, ViewSummary
+from .store._base import EventStore, StoredRow, Transaction
 
 PAGE = 5000
 

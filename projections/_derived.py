@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import AggregationSpec, EntityType, StatusChanged, ViewRow
+from ledger import AggregationSpec, EntityType, ViewRow
+from ledger.spi import StatusChanged
 
 from ._entity import Mark, Row, marked, record_of
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ledger import EntityType, StatusChanged, StatusRecord, ViewRow
+from ledger import EntityType, StatusRecord, ViewRow
+from ledger.spi import StatusChanged
 
 Row = dict[str, Any]
 

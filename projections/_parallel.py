@@ -7,31 +7,26 @@ and its workers take ranges from one dispenser until none are left, each writing
 its rows into `views_next` in its own short transactions. Derived views and the
 swap stay in the rebuilding process, after every range is written.
 
-A worker is a fresh interpreter running `main()` below, not a fork: an SQLite
+A worker is a fresh interpreter running `_rebuild_worker.main()`, not a fork: an SQLite
 connection, and SQLite's per-process lock bookkeeping, must not cross a fork, so
-each worker opens the store itself. Not multiprocessing's spawn either: that
-re-imports the caller's main module in the worker, which breaks any script that
-calls `rebuild()` without an `if __name__ == "__main__"` guard. The worker talks
-to the rebuilding process over its stdin and stdout (pickles: a job, then
-requests for ranges, progress, and its result or error), served there by one
-thread per worker. A worker needs about half a second to start; the dispenser
+each worker opens the store itself. It is started and talked to through the
+ledger's one worker transport (`ledger.spi.Worker`): a job, then the typed
+requests below (ranges, progress, derived pieces, its result or error), served
+here by one thread per worker. A worker needs about half a second to start; the dispenser
 hands ranges to whoever is free, so that start-up delays only the worker."""
 
 from __future__ import annotations
 
 import os
-import pickle
-import subprocess
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Generic, Literal, NamedTuple, Protocol, TypeVar
 
-from ledger import ModelRegistry, StatusChanged, StoreError, open_store, write_whole
+from ledger import ModelRegistry, StoreError
+from ledger.spi import EventStore, StatusChanged, Transaction, Worker
 
-if TYPE_CHECKING:
-    from ._projector import ViewName, ViewProjector
+from ._rows import ViewName
 
 MIN_EVENTS = 50_000
 """Below this, a rebuild takes about as long as starting a worker, so it scans alone."""
@@ -40,8 +35,8 @@ RANGES_PER_PROCESS = 8
 turns out slow, still finds work left to take."""
 TAIL_SPLIT = 8
 """The last ranges shrink down to about 1/8 of the others, so that when one process
-takes the last range the others are never left waiting long for it: with equal
-ranges the worker sat idle for about half a range (0.2 s at 200k events)."""
+takes the last range the others are never left waiting long for it (with equal
+ranges a process sat idle for about half a range)."""
 MAX_WORKERS = 32
 DEFAULT_WORKERS = 2
 """Processes an automatic rebuild uses at most: two already halve the scan; more
@@ -52,7 +47,29 @@ Range = tuple[str, str | None]
 T = TypeVar("T")
 
 
-def worker_count(projector: ViewProjector, requested: int | None, events: int) -> int:
+class Builder(Protocol):
+    """The projector's side of a shared rebuild (see _rebuild.py)."""
+
+    store: EventStore
+    registry: ModelRegistry
+    claim: str
+
+    def runs_builtin_code(self) -> bool: ...
+
+    def holds_claim(self, txn: Transaction) -> bool: ...
+
+    def build_ranges(
+        self, upto: int, selected: set[ViewName] | None, ranges: Iterable[Range], tally: Tally
+    ) -> Own: ...
+
+    def derived_jobs(
+        self, selected: set[ViewName] | None, own: Own, pieces: int = ...
+    ) -> list[DerivedJob]: ...
+
+    def build_derived(self, job: DerivedJob) -> None: ...
+
+
+def worker_count(projector: Builder, requested: int | None, events: int) -> int:
     """How many processes scan. Replaced projection code (`replay --projections`)
     always scans in this process alone: a worker could not import it."""
     if not projector.runs_builtin_code():
@@ -163,8 +180,35 @@ class Job:
     selected: set[ViewName] | None
 
 
+class Ask(NamedTuple):
+    """A worker asks for its next key range or derived piece (None: no more)."""
+
+    what: Literal["range", "derived"]
+
+
+class Scanned(NamedTuple):
+    """Events a worker has scanned so far, for the progress report."""
+
+    events: int
+
+
+class Written(NamedTuple):
+    """A worker's ranges are written; the derived types' own streams it met."""
+
+    own: Own
+
+
+class Done(NamedTuple):
+    """A worker's last message: None, or the error for the rebuild to raise."""
+
+    error: BaseException | None
+
+
+Request = Ask | Scanned | Written | Done
+
+
 def build_in_parallel(
-    projector: ViewProjector,
+    projector: Builder,
     upto: int,
     ranges: list[Range],
     selected: set[ViewName] | None,
@@ -173,10 +217,9 @@ def build_in_parallel(
 ) -> None:
     """Both phases with `workers - 1` worker processes beside this one: written
     entities by key range, then, once all are written, each derived type split
-    into `workers` pieces, taken by whichever process is free. With one type per
-    process, the process given the cheaper type waited for the other (0.1 to
-    0.3 s at 200k events), and a store with a single derived type left one
-    process idle for the whole phase."""
+    into `workers` pieces, taken by whichever process is free (one type per
+    process left the one given the cheaper type waiting, and a store with a
+    single derived type left one process idle for the whole phase)."""
     dispenser = Dispenser(ranges)
     derived: Dispenser[DerivedJob] = Dispenser()
     job = Job(projector.store.address, projector.registry, projector.claim, upto, selected)
@@ -214,22 +257,12 @@ class _Worker:
         self.done = False
         self.reported = threading.Event()
         self.thread: threading.Thread | None = None
-        # the worker imports what this process can, wherever its directory is
-        path = os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from projections._parallel import main; main()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path},
-        )
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.requests: IO[bytes] = self.process.stdout
-        self.replies: IO[bytes] = self.process.stdin
+        self.worker = Worker("from projections._rebuild_worker import main; main()")
 
     def start(self, job: Job) -> None:
         try:
-            _put(self.replies, job)
-        except (OSError, pickle.PicklingError) as exc:
+            self.worker.send(job)
+        except Exception as exc:  # OSError, or a job that cannot be pickled
             raise StoreError(f"cannot hand the rebuild to a worker: {exc}") from None
         self.thread = threading.Thread(target=self._serve, name="rebuild worker", daemon=True)
         self.thread.start()
@@ -237,25 +270,25 @@ class _Worker:
     def _serve(self) -> None:
         try:
             while True:
-                kind, value = pickle.load(self.requests)
-                if kind == "next":
-                    _put(self.replies, self.dispenser.take())
-                elif kind == "scanned":
-                    self.tally.count(value - self.scanned)
-                    self.scanned = value
-                elif kind == "written":
-                    self.own = value
+                request: Request = self.worker.receive()
+                if isinstance(request, Ask) and request.what == "range":
+                    self.worker.send(self.dispenser.take())
+                elif isinstance(request, Ask):
+                    self.worker.send(self.derived.take())
+                elif isinstance(request, Scanned):
+                    self.tally.count(request.events - self.scanned)
+                    self.scanned = request.events
+                elif isinstance(request, Written):
+                    self.own = request.own
                     self.reported.set()
-                elif kind == "derive":
-                    _put(self.replies, self.derived.take())
                 else:
-                    self.error = value
+                    self.error = request.error
                     self.done = True
                     return
         except (EOFError, OSError):
             return  # the worker is gone: result() and written() say so
         except Exception as exc:  # a message that does not unpickle here
-            if not _exits(self.process):  # a truncated one: the worker died writing it
+            if self.worker.exits_within(2.0) is None:  # else the worker died writing it
                 self.error = StoreError(f"a rebuild worker sent an unreadable message: {exc!r}")
         finally:
             self.reported.set()
@@ -282,80 +315,13 @@ class _Worker:
 
     def _stopped(self) -> StoreError:
         return StoreError(
-            f"a rebuild worker stopped (exit code {self.process.wait()}) before it "
+            f"a rebuild worker stopped (exit code {self.worker.exits_within(None)}) before it "
             "finished; the live views are unchanged"
         )
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        self.worker.kill()
         if self.thread is not None:
             self.thread.join()
-        self.replies.close()
-        self.requests.close()
-
-
-def _put(stream: IO[bytes], message: object) -> None:
-    """One message of the protocol, in either direction, written whole even when
-    a signal cuts a write into a full pipe short (`ledger.write_whole`)."""
-    write_whole(stream, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _exits(process: subprocess.Popen[bytes], seconds: float = 2.0) -> bool:
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        return False
-    return True
-
-
-def _work(job: Job, requests: IO[bytes], replies: IO[bytes]) -> None:
-    """A worker's life: scan ranges until none are left, report the own streams it
-    met, build derived types until none are left, then report done (or the error,
-    for the rebuilding process to raise)."""
-    from ._projector import ViewProjector
-
-    def send(kind: str, value: Any) -> None:
-        _put(replies, (kind, value))
-
-    def ask(kind: str) -> Any:
-        send(kind, None)
-        return pickle.load(requests)
-
-    def ranges() -> Iterator[Range]:
-        while (piece := ask("next")) is not None:
-            yield piece
-
-    try:
-        store = open_store(job.url, mode="write")  # moved away: fail, never recreate
-        try:
-            projector = ViewProjector(store, job.registry)
-            projector.claim = job.claim
-            with store.read() as txn:
-                if not projector.holds_claim(txn):
-                    raise StoreError(
-                        "a rebuild worker opened a store this rebuild has not claimed "
-                        "(moved or replaced meanwhile, or another rebuild started)"
-                    )
-            tally = Tally(lambda done: send("scanned", done))  # running totals
-            own = projector.build_ranges(job.upto, job.selected, ranges(), tally)
-            send("written", own)
-            while (derived := ask("derive")) is not None:
-                projector.build_derived(derived)
-        finally:
-            store.close()
-        send("done", None)
-    except BaseException as exc:  # every failure goes to the rebuilding process
-        try:
-            send("done", exc)
-        except Exception:  # an error that cannot be pickled
-            send("done", StoreError(f"a rebuild worker failed: {exc!r}"))
-
-
-def main() -> None:
-    """A worker process's entry point: the protocol owns stdout, so anything else
-    the worker prints goes to stderr."""
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr
-    _work(pickle.load(requests), requests, replies)
+        self.worker.close_outbox()
+        self.worker.close_inbox()

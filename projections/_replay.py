@@ -14,35 +14,39 @@ defines either
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Protocol
 
-from ledger import (
-    EventStore,
-    ModelRegistry,
-    RejectedEvent,
-    ReplayReport,
-    RowDiff,
-    UsageError,
-    ViewSummary,
-    rejected_events,
-)
+from ledger import ModelRegistry, RejectedEvent, ReplayReport, RowDiff, UsageError, ViewSummary
+from ledger.spi import EventStore, Scratch, rejected_events
 
 from . import _table as table
 from ._diff import diff_stored, diff_views
-from ._projector import TRACKING, Scratch, ViewProjector
+from ._table import TRACKING
+
+
+class Candidate(Protocol):
+    """A projector as replay uses it: built on a scratch store, rebuilt, dumped."""
+
+    def __init__(self, store: EventStore, registry: ModelRegistry) -> None: ...
+
+    def rebuild(self) -> int: ...
+
+    def dump(self) -> list[tuple[Any, ...]]: ...
+
 
 HOOKS = ("project_entity", "derive_last_child", "derive_aggregate")
 
 
-def load_projections(name: str) -> type[ViewProjector]:
-    """The projector class a candidate module stands for (see the module docstring)."""
+def load_projections(name: str, base: type[Candidate]) -> type[Candidate]:
+    """The projector class a candidate module stands for (see the module docstring);
+    `base` is the installed `ViewProjector`."""
     try:
         module = importlib.import_module(name)
     except ImportError as exc:
         raise UsageError(f"--projections: cannot import module {name!r}: {exc}") from None
     custom = getattr(module, "ViewProjector", None)
     if custom is not None:
-        if not (isinstance(custom, type) and issubclass(custom, ViewProjector)):
+        if not (isinstance(custom, type) and issubclass(custom, base)):
             raise UsageError(
                 f"--projections: {name}.ViewProjector must subclass projections.ViewProjector"
             )
@@ -54,15 +58,19 @@ def load_projections(name: str) -> type[ViewProjector]:
             f"--projections: module {name!r} defines neither ViewProjector nor any of "
             f"{', '.join(HOOKS)}"
         )
-    return type("CandidateProjector", (ViewProjector,), hooks)
+    return type("CandidateProjector", (base,), hooks)
 
 
 def replay(
-    store: EventStore, candidate: ModelRegistry, projections: str | None, scratch: Scratch
+    store: EventStore,
+    candidate: ModelRegistry,
+    projections: str | None,
+    scratch: Scratch,
+    base: type[Candidate],
 ) -> ReplayReport:
     """Compare at the live views' own position: events they have not applied yet
     are left out on both sides (and counted as `unprojected`)."""
-    factory = load_projections(projections) if projections else ViewProjector
+    factory = load_projections(projections, base) if projections else base
     upto, unprojected, live = _live(store)
     with scratch(upto) as copy:
         projector = factory(copy, candidate)
@@ -82,14 +90,14 @@ def replay(
 
 
 def check_views(
-    store: EventStore, registry: ModelRegistry, scratch: Scratch
+    store: EventStore, registry: ModelRegistry, scratch: Scratch, base: type[Candidate]
 ) -> tuple[list[ViewSummary], list[RowDiff]]:
     """`verify --views`: the live views against the views the installed models and
     code build from the same events in a scratch store; the live views are only
     read. Events the live views have not applied yet are left out on both sides."""
     upto, _unprojected, live = _live(store)
     with scratch(upto) as copy:
-        projector = ViewProjector(copy, registry)
+        projector = base(copy, registry)
         projector.rebuild()
         built = projector.dump()
     return diff_stored(live, built)

@@ -1,7 +1,7 @@
 """The view table: one plain row per entity (the public JSON row plus its trail of
 marks), in the same database as the events so that a view update and its
-tracking record commit together. SQL here is portable between SQLite and
-PostgreSQL and always parameterised."""
+tracking record commit together. Every statement the projections run is here:
+portable between SQLite and PostgreSQL and always parameterised."""
 
 from __future__ import annotations
 
@@ -10,29 +10,36 @@ from typing import Any
 
 import orjson
 
-from ledger import Cursor
+from ledger.spi import Cursor, views_indexes, views_table
 
+from ._derived import Child, child_from_row
 from ._entity import Mark, Row
 
 LIVE = "views"
 NEXT = "views_next"
 COLUMNS = "model, type, parent, id, status, final, row, trail"
+TRACKING = "views"
+"""The views' tracking record (eventsourcing's `tracking` table, by application name)."""
+REBUILD_CLAIM = "rebuild_claim"
+"""The `ledger_meta` key naming the rebuild that owns `views_next`."""
+PAGE = 5000
+REBUILD_BUFFER_EVENTS = 50_000
+"""A rebuild writes its rows when they cover this many events, not only every PAGE
+rows: a row's trail holds every status of its entity, so counting rows alone lets
+memory grow with the events per entity instead of staying flat."""
 
 
 def create_table(cursor: Cursor, table: str, *, indexes: bool) -> None:
-    cursor.execute(
-        f"CREATE TABLE IF NOT EXISTS {table} ("
-        "model TEXT NOT NULL, type TEXT NOT NULL, parent TEXT NOT NULL, id TEXT NOT NULL, "
-        "status TEXT NOT NULL, final INTEGER NOT NULL, row TEXT NOT NULL, trail TEXT NOT NULL, "
-        "PRIMARY KEY (model, type, parent, id))"
-    )
+    """The table's DDL is the store's (ledger/store/_schema.py), with every other
+    table the database holds."""
+    cursor.execute(views_table(table))
     if indexes:
         create_indexes(cursor, table)
 
 
 def create_indexes(cursor: Cursor, table: str) -> None:
-    cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_id ON {table} (model, type, id)")
-    cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_by_status ON {table} (model, type, status)")
+    for statement in views_indexes(table):
+        cursor.execute(statement)
 
 
 Encoded = tuple[str, str, str, str, str, int, str, str]
@@ -167,3 +174,65 @@ def dump(cursor: Cursor, table: str = LIVE) -> list[tuple[Any, ...]]:
     """Every row in key order: what 'byte-identical views' compares."""
     cursor.execute(f"SELECT {COLUMNS} FROM {table} ORDER BY model, type, parent, id")
     return cursor.fetchall()
+
+
+def start_rebuild(cursor: Cursor, claim: str) -> None:
+    """Claim `views_next` for one rebuild and start it empty."""
+    cursor.execute(
+        "INSERT INTO ledger_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (REBUILD_CLAIM, claim),
+    )
+    cursor.execute(f"DROP TABLE IF EXISTS {NEXT}")
+    create_table(cursor, NEXT, indexes=False)
+
+
+def rebuild_claim(cursor: Cursor) -> str | None:
+    cursor.execute("SELECT value FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
+    row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def end_rebuild(cursor: Cursor) -> None:
+    cursor.execute("DELETE FROM ledger_meta WHERE key = ?", (REBUILD_CLAIM,))
+
+
+def swap(cursor: Cursor, selected: set[tuple[str, str]] | None) -> None:
+    """`views_next` becomes the live views: all of them, or the `selected` types'."""
+    if selected is None:
+        cursor.execute(f"DROP TABLE {LIVE}")
+        cursor.execute(f"ALTER TABLE {NEXT} RENAME TO {LIVE}")
+        create_indexes(cursor, LIVE)
+        return
+    for model, type_name in sorted(selected):
+        cursor.execute(f"DELETE FROM {LIVE} WHERE model = ? AND type = ?", (model, type_name))
+    cursor.execute(f"INSERT INTO {LIVE} ({COLUMNS}) SELECT {COLUMNS} FROM {NEXT}")
+    cursor.execute(f"DROP TABLE {NEXT}")
+
+
+def children_by_parent(
+    cursor: Cursor,
+    source: str,
+    model: str,
+    child: str,
+    first: str | None = None,
+    last: str | None = None,
+) -> dict[str, list[Child]]:
+    """The children of the parents from `first` to `last` in the database's order
+    (None: every parent)."""
+    if first is None or last is None:
+        cursor.execute(
+            f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? "
+            "ORDER BY parent, id",
+            (model, child),
+        )
+    else:
+        cursor.execute(
+            f"SELECT parent, row, trail FROM {source} WHERE model = ? AND type = ? "
+            "AND parent >= ? AND parent <= ? ORDER BY parent, id",
+            (model, child, first, last),
+        )
+    out: dict[str, list[Child]] = {}
+    for parent, row, trail in cursor.fetchall():
+        out.setdefault(parent, []).append(child_from_row(orjson.loads(row), orjson.loads(trail)))
+    return out

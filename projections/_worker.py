@@ -16,10 +16,9 @@ eventsourcing NOTIFYs at every commit, SQLite polls. Both also wake after
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ._projector import ViewProjector
+from ledger.spi import EventStore
 
 WORKER_PAGE = 1000
 
@@ -31,8 +30,16 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
+class Stepper(Protocol):
+    """What the worker steps: a projector's store and its `apply_next`."""
+
+    store: EventStore
+
+    def apply_next(self, page: int = ...) -> int: ...
+
+
 def follow(
-    projector: ViewProjector,
+    projector: Stepper,
     stop: StopFlag,
     *,
     name: str,

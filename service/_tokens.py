@@ -15,18 +15,15 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel
 
-from ledger import EventStore, InvalidField, NotFound, ReadOnlyStore, UsageError
+from ledger import InvalidField, NotFound, ReadOnlyStore, UsageError
+from ledger.spi import TOKENS_TABLE, EventStore
 
 Role = Literal["reader", "writer", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
 TOKEN_PREFIX = "slt_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
-TABLE = (
-    "CREATE TABLE IF NOT EXISTS ledger_tokens ("
-    "name TEXT PRIMARY KEY, role TEXT NOT NULL, digest TEXT NOT NULL UNIQUE, "
-    "created_at TEXT NOT NULL, revoked_at TEXT)"
-)
+TABLE = TOKENS_TABLE
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.history import generate
 from ledger import Ledger
+
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
 
 ROOT = Path(__file__).resolve().parents[1]
 

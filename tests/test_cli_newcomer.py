@@ -28,7 +28,8 @@ from typer.testing import CliRunner, Result
 
 import ledger
 from cli import app
-from ledger import Ledger, build_demo
+from demo import build_demo
+from ledger import Ledger
 
 PLAIN = {"NO_COLOR": None, "FORCE_COLOR": None, "PY_COLORS": None, "STATUS_LEDGER_DB": None}
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07|[()][A-Z0-9])")

@@ -22,7 +22,8 @@ from typer.testing import CliRunner, Result
 
 from cli import app
 from cli.docgen import command_paths, help_text
-from ledger import Ledger, build_demo
+from demo import build_demo
+from ledger import Ledger
 
 COLOUR = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-7]|9[0-7]|38;[25];[\d;]+)m")
 PLAIN = {"NO_COLOR": None, "FORCE_COLOR": None, "PY_COLORS": None, "STATUS_LEDGER_DB": None}
@@ -141,6 +142,7 @@ def test_completion_completes_command_names() -> None:
     assert result.stdout.split() == ["history"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs job control signals")
 def test_json_piped_to_a_slow_reader_arrives_whole_when_the_command_is_stopped_and_continued(
     tmp_path: Path,

@@ -4,9 +4,12 @@ without the page being regenerated."""
 
 from __future__ import annotations
 
+import pytest
+
 from cli.docgen import PAGE, command_paths, reference
 
 
+@pytest.mark.slow
 def test_cli_reference_matches_the_current_help() -> None:
     assert PAGE.read_text(encoding="utf-8") == reference(), (
         "docs/cli.md is out of date: run `python -m cli.docgen`"

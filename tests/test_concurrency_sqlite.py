@@ -21,6 +21,8 @@ from _attack import CLI, assert_whole, history, one_error_line, stored_seqs
 
 from ledger import Ledger
 
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
 SECONDS = float(os.environ.get("STATUS_LEDGER_STRESS_SECONDS", "10"))
 WORKERS = Path(__file__).with_name("_workers.py")
 

@@ -17,6 +17,8 @@ from _attack import CLI, assert_whole, cli, head_seq, history, write_jsonl
 
 from ledger import Ledger
 
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
 SEEDS = [11, 23, 47]
 
 

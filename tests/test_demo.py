@@ -119,6 +119,7 @@ def test_demo_piped_output_has_no_colour_and_uncut_tables(tour: str) -> None:
     assert any(len(line) > 120 for line in tour.splitlines() if line.startswith("│"))
 
 
+@pytest.mark.slow
 def test_demo_ends_with_next_commands_that_work_on_its_database(tour: str, demo_dir: Path) -> None:
     commands = next_commands(tour)
     assert any("--known-at" in c for c in commands)
@@ -141,6 +142,7 @@ def test_the_suggested_known_at_command_shows_the_failed_first_run(
     assert row["runs"] == ["r-1002-1"]
 
 
+@pytest.mark.slow
 def test_demo_run_again_starts_from_a_fresh_database(tmp_path: Path) -> None:
     first = run(["demo", "--db", "again.db", "--json"], tmp_path)
     second = run(["demo", "--db", "again.db", "--json"], tmp_path)

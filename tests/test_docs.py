@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _docs import Block, PageRunner, commands, matches, parse
 
-from ledger import build_demo
+from demo import build_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -23,6 +23,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_page_examples_run_as_documented(page: Path, demo_db: Path, tmp_path: Path) -> None:
     shutil.copy(demo_db, tmp_path / demo_db.name)

@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import BadJson, Ledger, LedgerError, ModelRegistry, parse_json
-from ledger._prepare import prepare
+from ledger.append._prepare import prepare
+
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
 
 scalars = (
     st.none()

@@ -110,6 +110,7 @@ def _record_args(fields: dict[str, Any]) -> list[str]:
     return args
 
 
+@pytest.mark.slow
 def test_first_example_prints_the_documents_work_status_lines_one_event_at_a_time(
     ledger_url: str,
 ) -> None:
@@ -138,6 +139,7 @@ def test_first_example_prints_the_documents_work_status_lines_one_event_at_a_tim
     assert statuses_printed[-1] == f"[{FIRST_STATUS_LINES[4]}, {FIRST_STATUS_LINES[5]}]"
 
 
+@pytest.mark.slow
 def test_second_example_prints_the_documents_statuses_lists_one_event_at_a_time(
     ledger_url: str,
 ) -> None:

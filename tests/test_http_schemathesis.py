@@ -23,6 +23,8 @@ from schemathesis.specs.openapi.checks import (
 from ledger import Ledger
 from service import Tokens, create_app
 
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
 EXAMPLES = 20
 OPERATIONS = [
     ("POST", "/events"),

@@ -17,7 +17,8 @@ import pytest
 from _spec import cli
 from eventsourcing.utils import resolve_topic
 
-from ledger import Ledger, StatusChanged, UnknownStatus
+from ledger import Ledger, UnknownStatus
+from ledger.spi import StatusChanged
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 V1_DB = FIXTURES / "v1-ledger.db"

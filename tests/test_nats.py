@@ -31,9 +31,9 @@ from ledger import (
     NatsSource,
     NotFound,
     UsageError,
-    canonical_json,
     consume_nats,
 )
+from ledger._event import canonical_json
 from ledger.ingest import ADAPTERS
 from ledger.ingest._deliveries import deliveries_apart
 from ledger.ingest._nats import subject_matches

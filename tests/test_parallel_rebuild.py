@@ -61,6 +61,7 @@ def filled(ledger_url: str) -> Iterator[Ledger]:
         yield ledger
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [2, 3])
 def test_a_shared_rebuild_gives_the_views_one_process_gives(
     filled: Ledger, workers: int, monkeypatch: pytest.MonkeyPatch
@@ -86,6 +87,7 @@ def _declare_workflows_without_groups(ledger: Ledger, count: int = 5) -> None:
     assert ledger.append(events).rejected == 0
 
 
+@pytest.mark.slow
 def test_each_process_derives_its_share_of_parents_including_those_with_own_events_only(
     filled: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,6 +101,7 @@ def test_each_process_derives_its_share_of_parents_including_those_with_own_even
     assert filled.views.dump() == alone
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("view", ["osmo/task_group", "osmo/workflow"])
 def test_a_shared_rebuild_of_one_view_gives_what_one_process_gives(
     filled: Ledger, view: str, monkeypatch: pytest.MonkeyPatch
@@ -113,6 +116,7 @@ def test_a_shared_rebuild_of_one_view_gives_what_one_process_gives(
     assert filled.views.dump() == alone
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pieces", [2, 7, 10_000])
 def test_derived_pieces_together_build_every_derived_row_once(
     filled: Ledger, pieces: int, monkeypatch: pytest.MonkeyPatch
@@ -259,7 +263,8 @@ def _processes(matches: Callable[[Path], bool]) -> list[int]:
 
 def _is_my_worker(entry: Path) -> bool:
     parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    return parent == os.getpid() and b"projections._parallel" in (entry / "cmdline").read_bytes()
+    command = (entry / "cmdline").read_bytes()
+    return parent == os.getpid() and b"projections._rebuild_worker" in command
 
 
 def _kill_workers() -> None:
@@ -285,6 +290,7 @@ def test_a_worker_killed_mid_rebuild_fails_it_and_leaves_the_live_views(
         assert ledger.views.dump() == before
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_can_rebuild_in_parallel(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -309,6 +315,7 @@ def _processes_with(marker: bytes) -> list[int]:
     return _processes(lambda entry: marker in (entry / "environ").read_bytes())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
 def test_a_rebuilding_process_killed_leaves_no_worker_behind_and_the_live_views(
     sqlite_url: str, tmp_path: Path

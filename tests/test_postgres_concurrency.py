@@ -22,6 +22,8 @@ from _attack import CLI
 
 from ledger import Ledger
 
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
 BASE = 1_700_000_000
 WRITERS = 4
 PER_WRITER = 5_000

@@ -39,6 +39,7 @@ def test_the_api_raises_connection_failed_with_host_and_database() -> None:
     assert caught.value.details == {"host": "127.0.0.1", "database": "nowhere"}
 
 
+@pytest.mark.slow
 def test_a_missing_database_is_a_connection_error_not_a_traceback(pg_url: str) -> None:
     missing = pg_url.rsplit("/", 1)[0] + "/sl_no_such_database"
     result = run("status", "uipath", "job", "j-1", db=missing)
@@ -47,6 +48,7 @@ def test_a_missing_database_is_a_connection_error_not_a_traceback(pg_url: str) -
     assert "sl_no_such_database" in result.stderr
 
 
+@pytest.mark.slow
 def test_init_is_idempotent_and_safe_when_processes_start_together(pg_url: str) -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: run("init", "--json", db=pg_url), range(4)))

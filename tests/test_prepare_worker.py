@@ -21,9 +21,9 @@ import orjson
 import pytest
 from _attack import CLI, assert_whole, cli, head_seq, history, write_jsonl
 
-import ledger._append as append_module
+import ledger.append._append as append_module
 from ledger import IllegalTransition, Ledger, StoreError, UnknownModel
-from ledger._prepare_worker import PrepareWorker
+from ledger.append._worker import PrepareWorker
 
 BATCH = 50
 T = TypeVar("T")
@@ -204,8 +204,8 @@ def test_a_worker_that_dies_stops_the_append_with_a_store_error_and_keeps_what_c
 
     def killing() -> Iterator[bytes]:
         yield from _handing_over_midway(lines[: middle + 1], workers_started)
-        workers_started[0].process.send_signal(signal.SIGKILL)
-        workers_started[0].process.wait()
+        workers_started[0].worker.process.send_signal(signal.SIGKILL)
+        workers_started[0].worker.process.wait()
         yield from lines[middle + 1 :]
 
     db = tmp_path / "ledger.db"
@@ -242,7 +242,7 @@ def test_a_long_append_starts_a_worker_by_itself(
         report = ledger.append([orjson.dumps(e) for e in events])
     assert report.accepted == len(events)
     assert len(workers_started) == 1
-    assert workers_started[0].process.poll() is not None  # stopped with the append
+    assert workers_started[0].worker.process.poll() is not None  # stopped with the append
 
 
 def test_one_core_keeps_a_long_append_in_one_process(
@@ -270,6 +270,7 @@ def test_errors_cross_processes_with_their_class_and_details() -> None:
     assert str(copy) == "no"
 
 
+@pytest.mark.slow
 def test_import_with_two_workers_reports_what_one_reports(tmp_path: Path) -> None:
     source = tmp_path / "events.jsonl"
     source.write_bytes(b"\n".join(_lines()) + b"\n")
@@ -305,6 +306,7 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_import_killed_while_its_worker_prepares_loses_nothing_and_leaves_no_worker(
     tmp_path: Path,
@@ -373,6 +375,7 @@ def test_inputs_that_cannot_be_pickled_get_the_outcomes_one_process_gives(
     assert _stored(tmp_path / "two.db") == _stored(tmp_path / "one.db")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs job control signals")
 def test_an_import_stopped_and_continued_many_times_imports_every_line(tmp_path: Path) -> None:
     """Ctrl-Z and fg: a signal that interrupts a write into a full pipe part-way

@@ -20,6 +20,8 @@ from _attack import history
 
 from ledger import Ledger
 
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
 CLI = shutil.which("status-ledger") or str(Path(sys.executable).with_name("status-ledger"))
 
 # A projector that commits a checkpoint every few events, so kills land between

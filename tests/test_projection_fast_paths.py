@@ -8,14 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, ViewRow
 from ledger._errors import BadTimestamp
 from ledger._event import StatusChanged, decode_event
-from ledger._registry import ModelRegistry
-from ledger._statusmodel import AggregationSpec, EntityType
 from ledger._timestamps import (
     _RFC3339,
     _UTC,
@@ -26,6 +25,8 @@ from ledger._timestamps import (
     _utc_epoch,
     to_epoch,
 )
+from ledger.models._registry import ModelRegistry
+from ledger.models._statusmodel import AggregationSpec, EntityType
 from projections._derived import _aggregate, _twin
 from projections._entity import Mark, marked
 
@@ -53,6 +54,7 @@ def _outcome(parse: object, text: str) -> object:
         return error.message
 
 
+@pytest.mark.slow
 @settings(max_examples=2000)
 @given(rfc3339_like())
 def test_the_cached_date_parse_gives_the_checked_parse_bit_for_bit(text: str) -> None:
@@ -61,6 +63,7 @@ def test_the_cached_date_parse_gives_the_checked_parse_bit_for_bit(text: str) ->
     assert _outcome(_parse_rfc3339, text) == _outcome(lambda t: _parse_checked(t, match), text)
 
 
+@pytest.mark.slow
 @settings(max_examples=2000)
 @given(rfc3339_like())
 def test_the_common_utc_shape_parses_as_the_general_path_bit_for_bit(text: str) -> None:
@@ -283,6 +286,7 @@ GROUP_NAMES = st.sampled_from(["a", "b", "c", "d"])
     groups=st.dictionaries(GROUP_NAMES, st.sampled_from(TASK_GROUP.statuses), max_size=4),
     started=st.booleans(),
 )
+@pytest.mark.slow
 def test_the_set_based_workflow_aggregation_agrees_with_the_group_by_group_one(
     written: str | None, declared: list[str] | None, groups: dict[str, str], started: bool
 ) -> None:

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from ledger import Ledger, ModelRegistry, NotFound
 
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
 REGISTRY = ModelRegistry.builtin()
 REASONS: dict[str, list[str | None]] = {
     "failed": ["timeout", "timeout", "user_exception", None],

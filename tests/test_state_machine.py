@@ -2,7 +2,7 @@
 records, imports, forced transitions, resends, id conflicts, rebuilds, export and
 re-import round trips and verifies, and after every step the ledger must hold
 exactly the events the model accepted, with the current statuses the model
-predicts. The model knows the UiPath job table of the contract by heart."""
+predicts. The model knows the UiPath job table of the contract (tests/_spec.py)."""
 
 from __future__ import annotations
 
@@ -12,32 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
+from _spec import SPEC
+from _spec import STATUSES as STATUSES_OF
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from ledger import Ledger, LedgerError
 
-TABLE = {
-    None: {"Pending"},
-    "Pending": {"Running", "Faulted", "Stopped"},
-    "Running": {"Successful", "Faulted", "Stopping", "Terminating", "Suspended", "Stopped"},
-    "Stopping": {"Successful", "Faulted", "Terminating"},
-    "Terminating": {"Stopped", "Faulted"},
-    "Suspended": {"Resumed", "Stopping", "Terminating", "Faulted"},
-    "Resumed": {"Running", "Successful", "Faulted", "Stopping", "Terminating", "Suspended"},
-}
-STATUSES = [
-    "Pending",
-    "Running",
-    "Successful",
-    "Faulted",
-    "Stopping",
-    "Terminating",
-    "Suspended",
-    "Resumed",
-    "Stopped",
-]
+pytestmark = pytest.mark.slow  # processes, crashes, concurrency or many generated cases
+
+TABLE = {status: set(after) for status, after in SPEC[("uipath", "job")].items()}
+STATUSES = STATUSES_OF[("uipath", "job")]
 ENTITIES = ["a", "b", "c"]
 BASE = 1_700_000_000
 

@@ -104,6 +104,7 @@ def _free_port() -> int:
         return port
 
 
+@pytest.mark.slow
 def test_serve_answers_over_http_with_a_created_token(tmp_path: Path) -> None:
     db = str(tmp_path / "served.db")
     Ledger.open(db).close()

@@ -298,6 +298,7 @@ def test_the_screenshot_goes_to_a_temporary_directory_unless_the_docs_ask_for_it
     assert screenshot_path(tmp_path) == Path("docs/images/timeline.png")
 
 
+@pytest.mark.slow
 def test_a_browser_shows_the_timeline_of_a_work_order(site: Site, tmp_path: Path) -> None:
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright

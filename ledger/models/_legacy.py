@@ -3,7 +3,7 @@ are validated against and what to tell a writer who mixes the two schemas."""
 
 from __future__ import annotations
 
-from ._errors import UnknownStatus
+from .._errors import UnknownStatus
 from ._statusmodel import EntityType, LegacyType, StatusModel
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._errors import DerivedType, LedgerError, UnknownModel, UnknownType
-from ._event import StatusChanged
-from ._identity import entity_label
-from ._legacy import legacy_type
-from ._registry import ModelRegistry
-from ._replayreport import RejectedEvent
-from ._rules import Slot, check_error_type, check_parent, check_transition
-from ._statusmodel import EntityType
-from ._timestamps import to_epoch
+from .._errors import DerivedType, LedgerError, UnknownModel, UnknownType
+from .._event import StatusChanged
+from .._identity import entity_label
+from .._timestamps import to_epoch
+from ..models._legacy import legacy_type
+from ..models._registry import ModelRegistry
+from ..models._rules import Candidate, Slot, check
+from ..models._statusmodel import EntityType
+from ._report import RejectedEvent
 
 
 def rejected_events(
@@ -41,10 +41,11 @@ def rejected_events(
                     entity=label,
                     allowed=list(et.writable_statuses),
                 )
-            check_parent(et, label, parent, event.parent, slots)
-            check_error_type(et, label, status, event.reason, slots)
-            if not event.force:
-                check_transition(et, label, slots, at, status)
+            check(
+                Candidate(et, label, status, event.reason, event.parent, at, bool(event.force)),
+                parent,
+                slots,
+            )
         except LedgerError as error:
             rejected.append(
                 RejectedEvent(

@@ -23,7 +23,7 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from ._errors import (
+from .._errors import (
     CorruptStore,
     NewerSchema,
     NotALedger,
@@ -32,8 +32,9 @@ from ._errors import (
     StoreError,
     StoreFull,
 )
-from ._event import TOPIC, StatusChanged, decode_event
-from ._store import (
+from .._event import TOPIC, StatusChanged, decode_event
+from .._timestamps import now_iso
+from ._base import (
     STORE_FORMAT,
     ChainHead,
     Cursor,
@@ -42,34 +43,21 @@ from ._store import (
     Transaction,
     grouped_streams,
 )
-from ._timestamps import now_iso
+from ._schema import SQLITE_LEDGER_TABLES
 
 BUSY_TIMEOUT_SECONDS = 60
 BULK_CACHE = "PRAGMA cache_size = -65536"
-"""The page cache of a bulk write, 64 MB. One append batch inserts into two indexes keyed
-by random strings (stream keys, event ids), so it touches thousands of pages; in
-SQLite's default 2 MB cache each was read, evicted and read again within the
-transaction. A 200k-event import read 3.1 GB with it and 0.84 GB with 64 MB
-(docs/performance.md). The cache fills only with pages actually touched."""
+"""The page cache of a bulk write, 64 MB: one append batch inserts into two indexes
+keyed by random strings, so it touches thousands of pages, which SQLite's default
+2 MB cache read again and again within the transaction (docs/performance.md,
+"Numbers behind the code"). The cache fills only with pages actually touched."""
 DEFAULT_CACHE = "PRAGMA cache_size = -2000"  # SQLite's own default
 SECURE_DELETE = "PRAGMA secure_delete = FAST"
 """Debian builds SQLite with SECURE_DELETE on, which overwrites every freed page
-with zeros: a rebuild's swap, dropping the old views (31 MB at 200k events), then
-wrote and checkpointed 31 MB of zeros. FAST still zeroes deleted content where
-that costs no extra I/O. Wiping freed view pages protects nothing here: every
-view row is derived from events that stay in the same file."""
-
-LEDGER_TABLES = (
-    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_event_ids ("
-    "event_id TEXT PRIMARY KEY, digest TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS ledger_head ("
-    "id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL, "
-    "recorded_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_models ("
-    "name TEXT PRIMARY KEY, version INTEGER NOT NULL, source TEXT NOT NULL, "
-    "added_at TEXT NOT NULL)",
-)
+with zeros, so a rebuild's swap wrote its dropped views again as zeros. FAST
+zeroes deleted content only where that costs no extra I/O; wiping freed view
+pages protects nothing, as every view row is derived from events that stay in
+the same file."""
 
 
 def translate(exc: sqlite3.Error, path: str) -> StoreError:
@@ -239,7 +227,7 @@ class SQLiteEventStore(EventStore):
                     )
                     if raw.fetchone() is None:
                         self.tracking_recorder._create_table(cur)
-                    for statement in LEDGER_TABLES:
+                    for statement in SQLITE_LEDGER_TABLES:
                         raw.execute(statement)
                     raw.execute(
                         "INSERT OR IGNORE INTO ledger_meta VALUES ('store_format', ?)",

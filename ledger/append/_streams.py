@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ._event import StatusChanged
-from ._store import ChainHead, Cursor, NewRecord, Transaction
+from .._event import StatusChanged
+from ..store._base import ChainHead, Cursor, NewRecord, Transaction
 
 CACHED_EVENTS = 200_000
 """At most this many events are held (about 1 kB each), so a long import keeps a

@@ -6,9 +6,9 @@ rest (the rules, the chain, the inserts and the views) must run in order in the
 writing process. So a long append hands its inputs to a worker in chunks and
 places what comes back while the worker prepares the next chunk.
 
-The worker is a fresh interpreter (_pipe.py), as the rebuild's workers are. It
-reads chunks from its stdin and writes one reply per chunk to its stdout, both
-pickles. One thread of the appending process feeds it and another reads its
+The worker is started and talked to through the one worker transport
+(_channel.py), as the rebuild's workers are: it reads chunks and writes one
+reply per chunk. One thread of the appending process feeds it and another reads its
 replies as they come: one thread doing both could block on a full pipe while the
 worker blocks on the other, and replies left in the pipe while the appender
 commits a batch stall the worker (docs/performance.md). The pipe's small buffer
@@ -23,16 +23,16 @@ import contextlib
 import gc
 import pickle
 import queue
-import subprocess
 import threading
 from collections.abc import Iterator
 from itertools import islice
-from typing import IO
+from multiprocessing.connection import Connection
+from typing import NamedTuple
 
-from ._errors import LedgerError, StoreError
-from ._pipe import receive, send, spawn, worker_pipes, write_whole
+from .._channel import Worker, worker_channel
+from .._errors import LedgerError, StoreError
+from ..models._registry import ModelRegistry
 from ._prepare import Prepared, Preparer, RawInput, Wire
-from ._registry import ModelRegistry
 
 CHUNK = 1000
 """Inputs per message: large enough that pickling overhead per chunk is noise,
@@ -45,6 +45,20 @@ Result = Prepared | tuple[int, LedgerError]
 """An input prepared, or its index and why it was rejected."""
 Reply = list[Wire | tuple[int, LedgerError | None]]
 Handover = tuple[Iterator[RawInput], int, dict[str, int]]
+
+
+class Setup(NamedTuple):
+    """The worker's first message: the models, and the derived event ids' ordinals
+    counted so far (sent once the appender hands the inputs over)."""
+
+    registry: ModelRegistry
+
+
+class Chunk(NamedTuple):
+    """Inputs numbered from `first`; None marks one kept by the appending process."""
+
+    first: int
+    inputs: list[RawInput | None]
 
 
 class PrepareWorker:
@@ -62,10 +76,7 @@ class PrepareWorker:
         self.received: queue.Queue[Reply | StoreError | None] = queue.Queue(AHEAD)
         self.unsent: dict[int, RawInput] = {}
         self.writing = threading.Lock()
-        self.process = spawn("from ledger._prepare_worker import main; main()")
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.chunks: IO[bytes] = self.process.stdin
-        self.replies: IO[bytes] = self.process.stdout
+        self.worker = Worker("from ledger.append._worker import main; main()")
         self.feeder = threading.Thread(target=self._feed, args=(registry,), daemon=True)
         self.receiver = threading.Thread(target=self._receive, daemon=True)
         self.feeder.start()
@@ -94,7 +105,7 @@ class PrepareWorker:
 
     def _feed(self, registry: ModelRegistry) -> None:
         try:
-            self._put(registry)
+            self._put(Setup(registry))
             handover = self.handover.get()
             if handover is None:  # closed before the worker was needed
                 return
@@ -112,7 +123,7 @@ class PrepareWorker:
         say) stays here, and the worker sends back its index for this process to
         prepare it, as it would alone."""
         try:
-            message = pickle.dumps((first, chunk), protocol=pickle.HIGHEST_PROTOCOL)
+            message = pickle.dumps(Chunk(first, list(chunk)), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
             sendable: list[RawInput | None] = []
             for index, raw in enumerate(chunk, first):
@@ -123,18 +134,18 @@ class PrepareWorker:
                     sendable.append(None)
                 else:
                     sendable.append(raw)
-            message = pickle.dumps((first, sendable), protocol=pickle.HIGHEST_PROTOCOL)
+            message = pickle.dumps(Chunk(first, sendable), protocol=pickle.HIGHEST_PROTOCOL)
         self._write(message)
 
     def _put(self, message: object) -> None:
         self._write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _write(self, message: bytes) -> None:
-        """Under the lock that `close` takes to close the pipe: the feeder writes
+        """Under the lock that `close` takes to close the channel: the feeder writes
         to its file descriptor, whose number the system may give to another file
         once it is closed."""
         with self.writing:
-            write_whole(self.chunks, message)
+            self.worker.send_bytes(message)
 
     def _here(self, index: int) -> Result:
         try:
@@ -161,9 +172,9 @@ class PrepareWorker:
         """Replies are read as soon as they come, not when the appender asks: while
         it commits a batch, the worker would otherwise fill the pipe and stall."""
         try:
-            receive(self.replies)  # the worker is ready
+            self.worker.receive()  # the worker is ready
             self.ready.set()
-            while (reply := receive(self.replies)) is not None:
+            while (reply := self.worker.receive()) is not None:
                 self.received.put(reply)
             self.received.put(None)
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
@@ -172,9 +183,8 @@ class PrepareWorker:
     def _stopped(self, cause: BaseException) -> StoreError:
         """A reply cut short by the worker's death is unreadable too, so only a
         worker still running a moment later sent a bad one."""
-        try:
-            code = self.process.wait(timeout=None if isinstance(cause, EOFError) else 2)
-        except subprocess.TimeoutExpired:
+        code = self.worker.exits_within(None if isinstance(cause, EOFError) else 2)
+        if code is None:
             return StoreError(f"the prepare worker sent an unreadable reply: {cause!r}")
         return StoreError(
             f"the prepare worker stopped (exit code {code}); the batches "
@@ -183,29 +193,27 @@ class PrepareWorker:
         )
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        self.worker.kill()
         with contextlib.suppress(queue.Full):
             self.handover.put_nowait(None)
         # the worker is gone, so a feeder blocked writing into a full pipe has
         # failed with EPIPE and let go of the lock
         with self.writing:
-            self.chunks.close()
+            self.worker.close_outbox()
         while self.receiver.is_alive():  # it may wait for room in the queue
             with contextlib.suppress(queue.Empty):
                 self.received.get_nowait()
             self.receiver.join(0.01)
-        self.replies.close()
+        self.worker.close_inbox()
         # the feeder is left to end on its own: it may be waiting on the caller's
         # inputs (a pipe, a socket), and it is a daemon thread
 
 
-def _serve(chunks: IO[bytes], replies: IO[bytes]) -> None:
-    registry = receive(chunks)
-    send(replies, "ready")
-    preparer = Preparer(registry, receive(chunks))
-    while (message := receive(chunks)) is not None:
+def _serve(chunks: Connection, replies: Connection) -> None:
+    setup: Setup = chunks.recv()
+    replies.send("ready")
+    preparer = Preparer(setup.registry, chunks.recv())
+    while (message := chunks.recv()) is not None:
         first, inputs = message
         reply: Reply = []
         for index, raw in enumerate(inputs, first):
@@ -216,8 +224,8 @@ def _serve(chunks: IO[bytes], replies: IO[bytes]) -> None:
                 reply.append(Preparer.wire(preparer(index, raw)))
             except LedgerError as error:
                 reply.append((index, error))
-        send(replies, reply)
-    send(replies, None)
+        replies.send(reply)
+    replies.send(None)
 
 
 def main() -> None:
@@ -225,6 +233,6 @@ def main() -> None:
     seldom as the import command does (cli/_write.py)."""
     gc.freeze()
     gc.set_threshold(200_000, 50, 100)
-    chunks, replies = worker_pipes()
+    chunks, replies = worker_channel()
     with contextlib.suppress(EOFError, BrokenPipeError):  # the appender is gone: nothing to do
         _serve(chunks, replies)

@@ -12,17 +12,17 @@ from typing import Protocol
 
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
 
-from ._errors import ConcurrencyConflict, EventIdConflict, LedgerError
-from ._event import StatusChanged, canonical_json, chain_hash, decode_event
-from ._outcome import AppendReport, Outcome
+from .._errors import ConcurrencyConflict, EventIdConflict, LedgerError
+from .._event import StatusChanged, canonical_json, chain_hash, decode_event
+from .._outcome import AppendReport, Outcome
+from .._timestamps import now_iso
+from ..models._registry import ModelRegistry
+from ..models._rules import Candidate, Slot, check
+from ..models._statusmodel import EntityType
+from ..store._base import ChainHead, EventStore, NewRecord, Transaction
 from ._prepare import Prepared, Preparer, RawInput
-from ._prepare_worker import PrepareWorker, Result
-from ._registry import ModelRegistry
-from ._rules import Slot, check_error_type, check_parent, check_transition
-from ._statusmodel import EntityType
-from ._store import ChainHead, EventStore, NewRecord, Transaction
 from ._streams import StreamCache
-from ._timestamps import now_iso
+from ._worker import PrepareWorker, Result
 
 WORKER_AFTER = 10_000
 """Inputs after which a long append starts a worker to prepare the rest: starting
@@ -191,10 +191,11 @@ class Appender:
             if history is None:
                 history = histories[p.key] = _History.load(txn, p.key, p.et)
             try:
-                check_parent(p.et, p.label, history.parent, p.parent, history.slots)
-                check_error_type(p.et, p.label, p.status, p.reason, history.slots)
-                if not p.forced:
-                    check_transition(p.et, p.label, history.slots, p.at, p.status)
+                check(
+                    Candidate(p.et, p.label, p.status, p.reason, p.parent, p.at, p.forced),
+                    history.parent,
+                    history.slots,
+                )
             except LedgerError as error:
                 outcomes.append(
                     Outcome(index=p.index, kind="rejected", event_id=p.event_id, error=error)

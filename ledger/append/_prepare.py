@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import DerivedType, InvalidField, MissingField, UnexpectedField
-from ._event import (
+from .._errors import DerivedType, InvalidField, MissingField, UnexpectedField
+from .._event import (
     SCHEMA_VERSION,
     EventInput,
     content_digest,
@@ -18,12 +18,12 @@ from ._event import (
     parse_line,
     validate_input,
 )
-from ._identity import entity_label, stream_key
-from ._legacy import legacy_status, legacy_type
-from ._registry import ModelRegistry
-from ._reserved import check_claimed_id
-from ._statusmodel import EntityType, LegacyType
-from ._timestamps import to_epoch
+from .._identity import entity_label, stream_key
+from .._reserved import check_claimed_id
+from .._timestamps import to_epoch
+from ..models._legacy import legacy_status, legacy_type
+from ..models._registry import ModelRegistry
+from ..models._statusmodel import EntityType, LegacyType
 
 RawInput = bytes | str | dict[str, Any] | EventInput
 

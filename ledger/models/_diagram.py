@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Literal
 
-from ._errors import UsageError
+from .._errors import UsageError
 from ._statusmodel import EntityType, StatusModel
 
 Kind = Literal["mermaid", "dot"]

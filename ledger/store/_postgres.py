@@ -37,9 +37,8 @@ from eventsourcing.postgres import (
 )
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow, tuple_row
-from psycopg.sql import SQL, Identifier
 
-from ._errors import (
+from .._errors import (
     ConnectionFailed,
     NewerSchema,
     NotALedger,
@@ -48,8 +47,9 @@ from ._errors import (
     StoreError,
     StoreFull,
 )
-from ._event import TOPIC, StatusChanged, decode_event
-from ._store import (
+from .._event import TOPIC, StatusChanged, decode_event
+from .._timestamps import now_iso
+from ._base import (
     STORE_FORMAT,
     ChainHead,
     Cursor,
@@ -59,23 +59,12 @@ from ._store import (
     Transaction,
     grouped_streams,
 )
-from ._timestamps import now_iso
+from ._follower import PostgresFollower
+from ._schema import POSTGRES_LEDGER_TABLES
 
 LOCK_TIMEOUT_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 10
 SCAN_ITERSIZE = 2000
-
-LEDGER_TABLES = (
-    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_event_ids ("
-    "event_id TEXT PRIMARY KEY, digest TEXT NOT NULL, seq BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_head ("
-    "id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL, "
-    "recorded_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_models ("
-    "name TEXT PRIMARY KEY, version INTEGER NOT NULL, source TEXT NOT NULL, "
-    "added_at TEXT NOT NULL)",
-)
 
 INSERT_EVENTS = (
     "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
@@ -209,34 +198,6 @@ class _PostgresTransaction(Transaction):
         self.store.tracking_recorder._insert_tracking(
             self.es_cursor, Tracking(name, notification_id)
         )
-
-
-class _PostgresFollower(Follower):
-    """A dedicated session: LISTEN on eventsourcing's channel (every insert NOTIFYs
-    it at commit) and a session-level advisory lock as the lease. The server
-    drops both the moment the worker's connection goes, killed or not."""
-
-    def __init__(self, store: PostgresEventStore, name: str) -> None:
-        self.store = store
-        self.key = advisory_key(f"worker:{name}")
-        self.leading = False
-        self.conn = store.connect()
-        self.conn.execute(SQL("LISTEN {0}").format(Identifier(store.recorder.channel_name)))
-
-    def lead(self) -> bool:
-        if not self.leading:
-            with self.store.errors():
-                row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
-            self.leading = bool(row and row[0])
-        return self.leading
-
-    def wait(self, timeout: float) -> None:
-        with self.store.errors():
-            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-                pass
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class PostgresEventStore(EventStore):
@@ -390,7 +351,7 @@ class PostgresEventStore(EventStore):
             self.recorder.create_table()
             self.tracking_recorder.create_table()
             with probe.transaction():
-                for statement in LEDGER_TABLES:
+                for statement in POSTGRES_LEDGER_TABLES:
                     probe.execute(statement)
                 probe.execute(
                     "INSERT INTO ledger_meta VALUES ('store_format', %s) ON CONFLICT DO NOTHING",
@@ -441,7 +402,9 @@ class PostgresEventStore(EventStore):
 
     @contextmanager
     def follower(self, name: str) -> Iterator[Follower]:
-        line = _PostgresFollower(self, name)
+        line = PostgresFollower(
+            self.connect(), self.errors, self.recorder.channel_name, advisory_key(f"worker:{name}")
+        )
         try:
             yield line
         finally:

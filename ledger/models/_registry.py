@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
-from ._errors import DerivedType, InvalidModel, UnknownModel, UnknownStatus, UnknownType
+from .._errors import DerivedType, InvalidModel, UnknownModel, UnknownStatus, UnknownType
 from ._statusmodel import EntityType, StatusModel
 
 BUILTIN_NAMES = ("openfn", "osmo", "uipath", "lightning")

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from ._event import StatusChanged, decode_event
-from ._timestamps import now_iso
+from .._event import StatusChanged, decode_event
+from .._timestamps import now_iso
 
 STORE_FORMAT = 1
 MAX_SAMPLES = 30_000  # below SQLite's limit of 32,766 bound parameters

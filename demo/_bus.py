@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ._deliveries import Input
-from ._nats import ConsumeReport, NatsSource, connect, consume_nats
+from ledger import AppendReport, ConsumeReport, NatsSource, consume_nats
+from ledger.spi import append_own
 
 if TYPE_CHECKING:
-    from .._ledger import Ledger
-    from .._outcome import AppendReport
+    from nats.aio.client import Client
+
+    from ledger import Ledger
 
 DEMO_NATS = "nats://127.0.0.1:4222"
 REFUSED = {
@@ -84,8 +85,21 @@ class _OwnAppends:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
-    def append(self, events: list[Input]) -> AppendReport:
-        return self.ledger._append_own(events)
+    def append(self, events: list[dict[str, Any] | str]) -> AppendReport:
+        return append_own(self.ledger, events)
+
+
+async def connect(url: str, timeout: float) -> Client:
+    """A connection that fails at once when no server answers (the demo then
+    skips its bus step) instead of retrying for minutes."""
+    import nats
+
+    async def quiet(_error: Exception) -> None:
+        """nats-py logs connection errors; the demo says why it skipped instead."""
+
+    return await nats.connect(
+        url, connect_timeout=timeout, max_reconnect_attempts=1, error_cb=quiet
+    )
 
 
 async def _publish(url: str, stream: str, payloads: list[bytes]) -> None:

@@ -1,14 +1,16 @@
 """The pure rules that decide whether one more event fits an entity's history:
 the event is placed where it occurred (late events too) and must be a legal step
-from its predecessor and to its successor."""
+from its predecessor and to its successor. `POLICY` is their order, the one list
+the appender and replay's revalidation both run (`check`)."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from typing import NamedTuple
 
-from ._display import display_time
-from ._errors import IllegalTransition, ParentMismatch, WrongErrorType
+from .._display import display_time
+from .._errors import IllegalTransition, ParentMismatch, WrongErrorType
 from ._statusmodel import EntityType
 
 
@@ -22,6 +24,49 @@ class Slot(NamedTuple):
     status: str
     occurred_at: int | float | str
     forced: bool
+
+
+class Candidate(NamedTuple):
+    """An event about to join an entity's history, as the rules see it: its type,
+    label, canonical status, reason, parent, occurred epoch and force flag."""
+
+    et: EntityType
+    entity: str
+    status: str
+    reason: str | None
+    parent: str | None
+    at: float
+    forced: bool
+
+
+Rule = Callable[[Candidate, str | None, list[Slot]], None]
+"""A rule: raises its LedgerError unless the candidate fits the history (with
+the entity's known parent)."""
+
+
+def _parent_rule(event: Candidate, known: str | None, history: list[Slot]) -> None:
+    check_parent(event.et, event.entity, known, event.parent, history)
+
+
+def _error_type_rule(event: Candidate, known: str | None, history: list[Slot]) -> None:
+    check_error_type(event.et, event.entity, event.status, event.reason, history)
+
+
+def _transition_rule(event: Candidate, known: str | None, history: list[Slot]) -> None:
+    if not event.forced:  # a forced event is recorded whatever the table says
+        check_transition(event.et, event.entity, history, event.at, event.status)
+
+
+POLICY: tuple[Rule, ...] = (_parent_rule, _error_type_rule, _transition_rule)
+"""The checks in order; the first that fails names the rejection: a wrong
+parent, then an error type documented for another status, then the transition
+(skipped when forced)."""
+
+
+def check(event: Candidate, known_parent: str | None, history: list[Slot]) -> None:
+    """Run the policy: raises the first rule's error, or returns when all pass."""
+    for rule in POLICY:
+        rule(event, known_parent, history)
 
 
 def check_error_type(

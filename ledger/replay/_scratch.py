@@ -12,9 +12,9 @@ from pathlib import Path
 
 import orjson
 
-from ._event import LEDGER_FIELDS, content_digest
-from ._sqlite import SQLiteEventStore
-from ._store import ChainHead, EventStore, NewRecord
+from .._event import LEDGER_FIELDS, content_digest
+from ..store._base import ChainHead, EventStore, NewRecord
+from ..store._sqlite import SQLiteEventStore
 
 PAGE = 5000
 

@@ -1,7 +1,7 @@
-"""`build_demo`: write the demo's story (`_demo_events`) into a fresh SQLite
-ledger the way real sources would, in deliveries, and keep what a newcomer
-should be shown. It lives beside the API, not in the CLI, so that the HTTP
-service or a notebook can build the same ledger."""
+"""`build_demo`: write the demo's story (story.jsonl, read by _story.py) into a
+fresh SQLite ledger the way real sources would, in deliveries, and keep what a
+newcomer should be shown. It is not in the CLI, so that the HTTP service or a
+notebook can build the same ledger."""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import _demo_events as story
-from ._errors import LedgerError, UsageError
-from ._ledger import Ledger
-from ._timestamps import now_iso
-from ._verify import VerifyReport
-from ._viewrow import ViewRow, statuses_repr
-from .ingest._natsdemo import BusDemo, deliver_through_nats
+from ledger import Ledger, LedgerError, UsageError, VerifyReport, ViewRow, statuses_repr
+from ledger.spi import append_own
+
+from . import _story as story
+from ._bus import BusDemo, deliver_through_nats
 
 DEMO_DB = "status-ledger-demo.db"
 
@@ -53,7 +52,7 @@ def build_demo(
     """Replace `path` (default ./status-ledger-demo.db) with a new demo ledger.
     Refuses a file that is not an earlier demo, so a mistyped `--db` never
     destroys a real ledger. With `nats_url`, Lightning's extra works arrive
-    through a NATS stream when that server answers (ingest/_natsdemo.py); the
+    through a NATS stream when that server answers (demo/_bus.py); the
     ledger is the same either way."""
     started = time.perf_counter()
     if path is not None and not os.fspath(path):
@@ -61,25 +60,25 @@ def build_demo(
     target = Path(path if path is not None else DEMO_DB)
     _remove_previous_demo(target)
     result = DemoResult(db=str(target))
-    ids = story.EventIds()
+    sent = story.deliveries()
     with Ledger.open(target) as ledger:
-        _deliver(ledger, ids([*story.openfn(), *story.osmo(), *story.uipath()]))
+        _deliver(ledger, sent["morning"])
         result.known_before_late = _tick(ledger)
-        _deliver(ledger, ids(story.openfn_late()))
-        for delta in story.seed_status_deltas():
-            _deliver(ledger, ids(delta))
+        _deliver(ledger, sent["late"])
+        for delta in story.series(sent, story.SEED_STATUS_WORK):
+            _deliver(ledger, delta)
             row = ledger.status("lightning", "work", story.SEED_STATUS_WORK)
             result.seed_status_lines.append((flow_word(row), row.status.work_status_repr()))
-        for delta in story.seed_statuses_deltas():
-            _deliver(ledger, ids(delta))
+        for delta in story.series(sent, story.SEED_STATUSES_WORK):
+            _deliver(ledger, delta)
             row = ledger.status("lightning", "work", story.SEED_STATUSES_WORK)
             result.seed_statuses_lines.append(statuses_repr(row.statuses))
-        extra = ids(story.lightning_extra())
-        result.bus = deliver_through_nats(ledger, nats_url, extra)
-        _deliver(ledger, extra)
+        result.bus = deliver_through_nats(ledger, nats_url, sent["lightning"])
+        _deliver(ledger, sent["lightning"])
         result.swept = ledger.sweep(story.SWEEP_NOW)
-        result.rejected = ledger._append_own([story.illegal_example()]).outcomes[0].error
-        views = ledger._service()
+        result.rejected = append_own(ledger, sent["refused"][:1]).outcomes[0].error
+        views = ledger.views
+        assert views is not None  # opened with its views
         before = views.dump()
         result.rebuilt_events = ledger.rebuild()
         result.rebuild_identical = views.dump() == before
@@ -107,7 +106,7 @@ def flow_word(row: ViewRow) -> str:
 
 
 def _deliver(ledger: Ledger, events: list[dict[str, Any]]) -> None:
-    report = ledger._append_own(events)
+    report = append_own(ledger, events)
     for outcome in report.outcomes:
         if outcome.error is not None:
             raise outcome.error
@@ -117,9 +116,16 @@ def _tick(ledger: Ledger) -> str:
     """The ledger clock after everything so far, once the clock has moved on, so
     that `--known-at` this time excludes every later delivery."""
     known = ledger.store.head().recorded_at
-    while now_iso() <= known:
+    while _clock() <= known:
         time.sleep(0.001)
     return known
+
+
+def _clock() -> str:
+    """The clock as the ledger writes `recorded_at` (UTC, microseconds)."""
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    second = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{second}.{nanos // 1000:06d}Z"
 
 
 def _remove_previous_demo(target: Path) -> None:
