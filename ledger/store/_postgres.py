@@ -16,10 +16,8 @@ event itself, never does."""
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -28,7 +26,6 @@ import psycopg.errors
 from eventsourcing.persistence import (
     IntegrityError,
     PersistenceError,
-    Tracking,
 )
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
@@ -36,7 +33,7 @@ from eventsourcing.postgres import (
     PostgresTrackingRecorder,
 )
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import TupleRow, tuple_row
+from psycopg.rows import TupleRow
 
 from .._errors import (
     ConnectionFailed,
@@ -47,32 +44,20 @@ from .._errors import (
     StoreError,
     StoreFull,
 )
-from .._event import TOPIC, StatusChanged, decode_event
+from .._event import StatusChanged, decode_event
 from .._timestamps import now_iso
 from ._base import (
     STORE_FORMAT,
-    ChainHead,
-    Cursor,
     EventStore,
     Follower,
-    NewRecord,
     Transaction,
-    grouped_streams,
 )
 from ._follower import PostgresFollower
+from ._postgres_txn import PostgresTransaction
 from ._schema import POSTGRES_LEDGER_TABLES
 
 LOCK_TIMEOUT_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 10
-SCAN_ITERSIZE = 2000
-
-INSERT_EVENTS = (
-    "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-    "SELECT o, v, t, s FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::bytea[]) "
-    "WITH ORDINALITY AS batch (o, v, t, s, n) ORDER BY n RETURNING notification_id"
-)
-
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|[?%]|[^'\"?%-]+|-")
 
 
 def advisory_key(name: str) -> int:
@@ -82,122 +67,6 @@ def advisory_key(name: str) -> int:
 
 
 WRITER_LOCK = advisory_key("writer")
-
-
-@lru_cache(maxsize=512)
-def translate_sql(sql: str) -> str:
-    """Portable '?' placeholders become psycopg's '%s'; a literal '%' is doubled so
-    psycopg never reads it as a placeholder. Quoted text and comments keep their
-    '?'. Values are always passed separately, never spliced in."""
-    out = []
-    for token in _TOKENS.findall(sql):
-        if token == "?":
-            out.append("%s")
-        else:
-            out.append(token.replace("%", "%%"))
-    return "".join(out)
-
-
-class _PostgresCursor(Cursor):
-    def __init__(self, raw: psycopg.Cursor[TupleRow]) -> None:
-        self.raw = raw
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.raw.execute(translate_sql(sql), tuple(params))
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.raw.executemany(translate_sql(sql), [tuple(r) for r in rows])
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return list(self.raw.fetchall())
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self.raw.fetchone()
-
-
-class _PostgresTransaction(Transaction):
-    NOTIFICATION_COLUMN = "notification_id"
-    NOTIFICATION_IDS_ARE_SEQS = False
-
-    def __init__(self, store: PostgresEventStore, conn: psycopg.Connection[Any]) -> None:
-        self.store = store
-        self.conn = conn
-        self.raw = conn.cursor(row_factory=tuple_row)
-        self.cursor = _PostgresCursor(self.raw)
-        self.es_cursor = conn.cursor()
-
-    def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        self.raw.execute(
-            "SELECT event_id, digest, seq FROM ledger_event_ids WHERE event_id = ANY(%s)",
-            (list(event_ids),),
-        )
-        return {event_id: (digest, seq) for event_id, digest, seq in self.raw.fetchall()}
-
-    def insert(self, records: Sequence[NewRecord], head: ChainHead) -> list[int]:
-        """Rows as eventsourcing's recorder writes them, under the writer lock
-        (already held) and with its NOTIFY on commit. The rows go in as four
-        plain arrays rather than its composite-type array, which psycopg can only
-        encode in Python (twice the cost of the whole append); WITH ORDINALITY
-        makes notification ids follow `seq` within the batch."""
-        self.store.recorder._notify_channel(self.es_cursor)
-        self.raw.execute(
-            INSERT_EVENTS,
-            (
-                [r.originator_id for r in records],
-                [r.version for r in records],
-                [TOPIC] * len(records),
-                [r.state for r in records],
-            ),
-        )
-        ids = [nid for (nid,) in self.raw.fetchall()]
-        assert len(ids) == len(records)
-        self.raw.execute(
-            "INSERT INTO ledger_event_ids (event_id, digest, seq) "
-            "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[])",
-            (
-                [r.event_id for r in records],
-                [r.digest for r in records],
-                [r.seq for r in records],
-            ),
-        )
-        self.move_head(head)
-        return list(ids)
-
-    def max_notification_id(self) -> int:
-        self.es_cursor.execute(self.store.recorder.max_notification_id_statement)
-        row = self.es_cursor.fetchone()
-        return int(row["max"] or 0) if row else 0
-
-    def scan_streams(
-        self, upto: int, start: str = "", stop: str | None = None
-    ) -> Iterator[list[StatusChanged]]:
-        """Streams through a server-side cursor, so a rebuild never holds the whole
-        store in memory."""
-        sql = (
-            "SELECT notification_id, originator_id, originator_version, state FROM stored_events "
-            "WHERE notification_id <= %s AND originator_id >= %s "
-            + ("" if stop is None else "AND originator_id < %s ")
-            + "ORDER BY originator_id, originator_version"
-        )
-        params = (upto, start) if stop is None else (upto, start, stop)
-        with self.conn.cursor(name="status_ledger_scan", row_factory=tuple_row) as raw:
-            raw.itersize = SCAN_ITERSIZE
-            raw.execute(sql, params)
-            yield from grouped_streams(raw)
-
-    def has_table(self, name: str) -> bool:
-        self.cursor.execute("SELECT to_regclass(?::text) IS NOT NULL", (name,))
-        row = self.cursor.fetchone()
-        return bool(row and row[0])
-
-    def max_tracking_id(self, name: str) -> int:
-        value = self.store.tracking_recorder._max_tracking_id(name, self.es_cursor)
-        return int(value or 0)
-
-    def set_tracking(self, name: str, notification_id: int) -> None:
-        self.store.tracking_recorder._insert_tracking(
-            self.es_cursor, Tracking(name, notification_id)
-        )
 
 
 class PostgresEventStore(EventStore):
@@ -371,7 +240,7 @@ class PostgresEventStore(EventStore):
         with self.errors(), self.datastore.get_connection() as conn, conn.transaction():
             conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-            yield _PostgresTransaction(self, conn)
+            yield PostgresTransaction(self.recorder, self.tracking_recorder, conn)
 
     @contextmanager
     def read(self) -> Iterator[Transaction]:
@@ -382,7 +251,7 @@ class PostgresEventStore(EventStore):
             conn.transaction(force_rollback=True),
         ):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield _PostgresTransaction(self, conn)
+            yield PostgresTransaction(self.recorder, self.tracking_recorder, conn)
 
     # -- reads outside a transaction -------------------------------------------------
 

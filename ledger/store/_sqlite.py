@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
@@ -32,18 +29,16 @@ from .._errors import (
     StoreError,
     StoreFull,
 )
-from .._event import TOPIC, StatusChanged, decode_event
+from .._event import StatusChanged, decode_event
 from .._timestamps import now_iso
 from ._base import (
     STORE_FORMAT,
-    ChainHead,
-    Cursor,
     EventStore,
-    NewRecord,
     Transaction,
-    grouped_streams,
 )
 from ._schema import SQLITE_LEDGER_TABLES
+from ._sqlite_readonly import read_only_uri
+from ._sqlite_txn import SQLiteTransaction
 
 BUSY_TIMEOUT_SECONDS = 60
 BULK_CACHE = "PRAGMA cache_size = -65536"
@@ -89,101 +84,6 @@ class _Datastore(SQLiteDatastore):
         self.pool = _ConnectionPool(db_name=db_name, lock_timeout=lock_timeout)
 
 
-class _SQLiteCursor(Cursor):
-    def __init__(self, raw: sqlite3.Cursor) -> None:
-        self.raw = raw
-        # eventsourcing's connections make sqlite3.Row objects; plain tuples are
-        # what every caller here (eventsourcing's tracking calls included) indexes,
-        # and they cost less on the paths that read every event
-        raw.row_factory = None
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.raw.execute(sql, params)
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.raw.executemany(sql, rows)
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self.raw.fetchall()
-        return rows
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self.raw.fetchone()
-        return row
-
-
-class _SQLiteTransaction(Transaction):
-    cursor: _SQLiteCursor
-    NOTIFICATION_COLUMN = "rowid"
-    NOTIFICATION_IDS_ARE_SEQS = True
-
-    def __init__(self, store: SQLiteEventStore, raw: sqlite3.Cursor) -> None:
-        self.store = store
-        self.cursor = _SQLiteCursor(raw)
-
-    def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        found: dict[str, tuple[str, int]] = {}
-        for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            self.cursor.execute(
-                f"SELECT event_id, digest, seq FROM ledger_event_ids WHERE event_id IN ({marks})",
-                chunk,
-            )
-            for event_id, digest, seq in self.cursor.fetchall():
-                found[event_id] = (digest, seq)
-        return found
-
-    def insert(self, records: Sequence[NewRecord], head: ChainHead) -> list[int]:
-        self.cursor.executemany(
-            "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(r.seq, r.originator_id, r.version, TOPIC, r.state) for r in records],
-        )
-        self.cursor.executemany(
-            "INSERT INTO ledger_event_ids (event_id, digest, seq) VALUES (?, ?, ?)",
-            [(r.event_id, r.digest, r.seq) for r in records],
-        )
-        self.move_head(head)
-        return [r.seq for r in records]
-
-    def max_notification_id(self) -> int:
-        self.cursor.execute("SELECT MAX(rowid) FROM stored_events")
-        row = self.cursor.fetchone()
-        return int(row[0] or 0) if row else 0
-
-    def scan_streams(
-        self, upto: int, start: str = "", stop: str | None = None
-    ) -> Iterator[list[StatusChanged]]:
-        raw = self.cursor.raw.connection.cursor()
-        raw.row_factory = None
-        # every key is a JSON array, so it sorts below the last code point
-        raw.execute(
-            "SELECT rowid, originator_id, originator_version, state FROM stored_events "
-            "WHERE originator_id >= ? AND originator_id < ? AND rowid <= ? "
-            "ORDER BY originator_id, originator_version",
-            (start, "\U0010ffff" if stop is None else stop, upto),
-        )
-        yield from grouped_streams(raw)
-
-    def has_table(self, name: str) -> bool:
-        self.cursor.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        )
-        return self.cursor.fetchone() is not None
-
-    def max_tracking_id(self, name: str) -> int:
-        value = self.store.tracking_recorder._max_tracking_id(
-            name, self.store.wrap(self.cursor.raw)
-        )
-        return int(value or 0)
-
-    def set_tracking(self, name: str, notification_id: int) -> None:
-        self.store.tracking_recorder._insert_tracking(
-            self.store.wrap(self.cursor.raw), Tracking(name, notification_id)
-        )
-
-
 class SQLiteEventStore(EventStore):
     backend = "sqlite"
     recorder: SQLiteApplicationRecorder
@@ -199,7 +99,7 @@ class SQLiteEventStore(EventStore):
         self.url = self.path
         self.address = os.path.abspath(self.path)
         self.read_only = _inspect(self.path, create=create, check=check)
-        db_name = _read_only_uri(self.path) if self.read_only else self.path
+        db_name = read_only_uri(self.path) if self.read_only else self.path
         self.datastore = _Datastore(db_name, lock_timeout=BUSY_TIMEOUT_SECONDS)
         self.recorder = SQLiteApplicationRecorder(self.datastore)
         self.tracking_recorder = SQLiteTrackingRecorder(self.datastore)
@@ -259,7 +159,7 @@ class SQLiteEventStore(EventStore):
                     raw.execute(BULK_CACHE)
                 raw.execute("BEGIN IMMEDIATE")
                 try:
-                    yield _SQLiteTransaction(self, raw)
+                    yield SQLiteTransaction(self.tracking_recorder, raw)
                     conn.commit()
                 except BaseException:
                     conn.rollback()
@@ -277,7 +177,7 @@ class SQLiteEventStore(EventStore):
                 raw = conn._sqlite_conn.cursor()
                 raw.execute("BEGIN")
                 try:
-                    yield _SQLiteTransaction(self, raw)
+                    yield SQLiteTransaction(self.tracking_recorder, raw)
                 finally:
                     conn.rollback()
         except sqlite3.Error as exc:
@@ -346,7 +246,7 @@ def _inspect(path: str, *, create: bool, check: bool) -> bool:
             raise NotFound(f"{path}: no ledger here (an empty file)", store=path)
         return read_only
     try:
-        conn = sqlite3.connect(_read_only_uri(path), uri=True)
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
         try:
             tables = {
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -415,47 +315,3 @@ def _check_integrity(conn: sqlite3.Connection, path: str) -> None:
             f"{path}: the database file is damaged ({exc}); nothing was written. "
             "Restore it from a backup or an export"
         ) from None
-
-
-def _read_only_uri(path: str) -> str:
-    """A URI that opens the file without writing to it, and without leaving the
-    store worse than it was found. SQLite gives a WAL database's `-wal` and
-    `-shm` files the database file's permissions: read through a 0444 file,
-    they were left 0444 and every writer failed after `chmod 644` restored the
-    file. So a file this process may not write is opened as immutable, which
-    creates neither, whenever its WAL is absent or empty: then the file alone
-    holds every committed event. In a directory nobody may write (read-only
-    media) SQLite cannot create the WAL index either, so the file is opened as
-    immutable there too when it has none. Immutable means SQLite takes no locks:
-    a writer that changes the permissions back and writes during this read is
-    not seen by it. Where a WAL with content must be read, the `-shm` is made
-    here first, writable by its owner, as a writer would have made it."""
-    target = Path(path).resolve()
-    uri = f"file:{quote(str(target))}?mode=ro"
-    shm = target.with_name(target.name + "-shm")
-    wal = target.with_name(target.name + "-wal")
-    folder_writable = os.access(target.parent, os.W_OK)
-    if not folder_writable and not shm.exists():
-        return uri + "&immutable=1"
-    if os.access(target, os.W_OK):
-        return uri
-    if not wal.exists() or wal.stat().st_size == 0:
-        return uri + "&immutable=1"
-    if folder_writable:
-        _make_shm(shm, target.stat().st_mode | stat.S_IWUSR)
-    return uri
-
-
-def _make_shm(shm: Path, mode: int) -> None:
-    """Create a `-shm` with `mode` unless one exists. It holds one byte: SQLite
-    gives an empty one the database file's permissions (0444 again), while the
-    first connection to a non-empty one resets it to an empty index as usual."""
-    try:
-        descriptor = os.open(shm, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(mode))
-    except OSError:
-        return  # it exists (SQLite uses it as it is) or cannot be made (nor by SQLite)
-    try:
-        os.fchmod(descriptor, stat.S_IMODE(mode))  # the umask narrowed os.open's mode
-        os.write(descriptor, b"\0")
-    finally:
-        os.close(descriptor)
