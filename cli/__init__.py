@@ -1,6 +1,6 @@
 """The `status-ledger` command line: a thin layer over `ledger.Ledger`."""
 
-from . import _consume, _demo, _read, _replay, _views, _write  # noqa: F401  (commands register on import)
+from . import _consume, _demo, _import, _read, _replay, _views, _write  # noqa: F401  (commands register on import)
 from ._app import PlainFlags, app
 from ._checkpoint import checkpoint_app
 from ._complete import completion

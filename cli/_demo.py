@@ -8,16 +8,16 @@ import shlex
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from demo import DemoResult, build_demo
-from ledger import Ledger, ViewRow, ingest, short_digest
+from ledger import Ledger, ViewRow, short_digest
 
 from ._app import JsonOption, app, reported
-from ._output import Column, console, print_json, shown, status_text, table, when
+from ._demo_ingest import WEBHOOK_JOB, bus_step, bus_summary, feed_webhooks, webhooks_step
+from ._output import Column, console, heading, print_json, shown, status_text, table, when
 
 VIEWS = [
     ("openfn", "work_order"),
@@ -67,7 +67,7 @@ def demo(
         result = build_demo(db, nats_url=nats or None)
         with Ledger.open(result.db) as ledger:
             if json:
-                deliveries = _feed_webhooks(ledger)
+                deliveries = feed_webhooks(ledger)
                 print_json({**_summary(ledger, result), "webhooks": deliveries})
                 return
             _tour(ledger, result)
@@ -87,7 +87,7 @@ def _tour(ledger: Ledger, result: DemoResult) -> None:
             "One event was refused, as it should be; nothing was written for it:", markup=False
         )
         out.print(f"  {result.rejected.code}: {result.rejected.message}", markup=False)
-    _heading(
+    heading(
         out,
         "1. Current views",
         f"rebuilt from all {result.rebuilt_events} events: "
@@ -102,8 +102,8 @@ def _tour(ledger: Ledger, result: DemoResult) -> None:
     _audit(ledger, out, result)
     _seed(out, result)
     _bitemporal(ledger, out, result)
-    _bus(out, result)
-    _heading(
+    bus_step(out, result)
+    heading(
         out,
         "6. Sweep and verify",
         f"`sweep --now {result.sweep_now}` applied UiPath's 24-hour cleanup rule:",
@@ -122,15 +122,8 @@ def _tour(ledger: Ledger, result: DemoResult) -> None:
         )
     else:
         out.print(f"verify: chain BROKEN at seq {result.verify.first_broken_seq}", markup=False)
-    _webhooks(ledger, out)
+    webhooks_step(ledger, out)
     _next_steps(out, result)
-
-
-def _heading(out: Console, title: str, note: str | None = None) -> None:
-    out.print()
-    out.print(Text(title, style="bold"))
-    if note:
-        out.print(note, markup=False)
 
 
 def _view_table(ledger: Ledger, model: str, type_name: str) -> None:
@@ -188,7 +181,7 @@ def _detail(row: ViewRow) -> str:
 
 def _audit(ledger: Ledger, out: Console, result: DemoResult) -> None:
     work_order = result.audited_work_order
-    _heading(
+    heading(
         out,
         f"2. Audit: every transition of work order {work_order}",
         "Who moved it, when, why; a transition the model forbids is recorded only "
@@ -237,7 +230,7 @@ def _as_written(text: Text, written: str | None) -> Text:
 
 
 def _seed(out: Console, result: DemoResult) -> None:
-    _heading(
+    heading(
         out,
         "3. Lightning: seed 004's example, fed one delta at a time",
         "What the Flow prints (print(self.work.status)), as the document shows it:",
@@ -254,7 +247,7 @@ def _seed(out: Console, result: DemoResult) -> None:
 
 def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
     work_order = result.retried_work_order
-    _heading(
+    heading(
         out,
         f"4. What did we know, and when? Work order {work_order}",
         f"Its first run failed; the retry's events were delivered after "
@@ -293,124 +286,8 @@ def _bitemporal(ledger: Ledger, out: Console, result: DemoResult) -> None:
     )
 
 
-WEBHOOK_SECRET = "demo-webhook-secret"
-WEBHOOK_JOB = 4711
-_WEBHOOK_STEPS = (
-    ("job.created", "9001", "2024-05-02T09:00:00.1234567Z", {"State": "Pending"}),
-    ("job.started", "9002", "2024-05-02T09:00:04.5000000Z", {"State": "Running"}),
-    (
-        "job.faulted",
-        "9003",
-        "2024-05-02T09:03:10.2500000Z",
-        {"State": "Faulted", "Info": "Could not find file 'INV-2291.pdf'."},
-    ),
-)
-
-
-def webhook_deliveries() -> list[tuple[bytes, str]]:
-    """UiPath Orchestrator's webhook deliveries for one job, as it sends them: the
-    body and its `X-UiPath-Signature` under the demo's secret."""
-    uipath = ingest.SIGNATURES["uipath"]
-    out = []
-    for kind, event_id, at, job in _WEBHOOK_STEPS:
-        body = orjson.dumps(
-            {
-                "Type": kind,
-                "EventId": event_id,
-                "Timestamp": at,
-                "Job" if kind != "job.created" else "Jobs": (
-                    {"Id": WEBHOOK_JOB, "ReleaseName": "InvoiceIntake", **job}
-                    if kind != "job.created"
-                    else [{"Id": WEBHOOK_JOB, "ReleaseName": "InvoiceIntake", **job}]
-                ),
-                "TenantId": 1,
-                "OrganizationUnitId": 7,
-            }
-        )
-        out.append((body, uipath.sign(body, WEBHOOK_SECRET)))
-    # Orchestrator retries a delivery it thinks was lost; someone alters one in transit.
-    last_body, last_signature = out[-1]
-    out.append((last_body, last_signature))
-    out.append((last_body.replace(b"Faulted", b"Successful"), last_signature))
-    return out
-
-
-def _feed_webhooks(ledger: Ledger) -> list[dict[str, Any]]:
-    """What `POST /ingest/uipath` does with each delivery: check the signature,
-    turn the body into events with the uipath adapter, append them."""
-    uipath = ingest.SIGNATURES["uipath"]
-    answers = []
-    for body, signature in webhook_deliveries():
-        delivery = orjson.loads(body)
-        answer: dict[str, Any] = {
-            "type": delivery["Type"],
-            "event_id": delivery["EventId"],
-            "signature_valid": uipath.valid(body, signature, WEBHOOK_SECRET),
-            "outcomes": [],
-        }
-        if answer["signature_valid"]:
-            events = ingest.adapter("uipath")(body)
-            report = ledger.append(events)
-            answer["outcomes"] = [
-                {**o.to_dict(), "status": e["status"]}
-                for o, e in zip(report.outcomes, events, strict=True)
-                if isinstance(e, dict)
-            ]
-        answers.append(answer)
-    return answers
-
-
-def _webhooks(ledger: Ledger, out: Console) -> None:
-    _heading(
-        out,
-        "7. Ingest: UiPath webhooks, as Orchestrator sends them",
-        "Each delivery's X-UiPath-Signature is checked, then the uipath adapter turns it "
-        "into events (what POST /ingest/uipath does; see docs/ingest.md):",
-    )
-    seen: set[str] = set()
-    for answer in _feed_webhooks(ledger):
-        name = f"{answer['type']} {answer['event_id']}"
-        if not answer["signature_valid"]:
-            out.print(f"  {name}, altered in transit: bad_signature, refused", markup=False)
-            continue
-        again = " again" if name in seen else ""
-        seen.add(name)
-        for outcome in answer["outcomes"]:
-            word = "recorded as" if outcome["kind"] == "accepted" else f"{outcome['kind']} of"
-            out.print(
-                f"  {name}{again}: job {WEBHOOK_JOB} {outcome['status']}, {word} seq "
-                f"{outcome.get('seq')}",
-                markup=False,
-            )
-
-
-def _bus(out: Console, result: DemoResult) -> None:
-    bus = result.bus
-    if bus is None or bus.report is None:
-        reason = "no NATS server given" if bus is None else bus.skipped
-        _heading(out, "5. Message bus", f"skipped: {reason}; those events were delivered directly.")
-        return
-    report = bus.report
-    _heading(
-        out,
-        f"5. Message bus: the trainer and server works arrived through NATS ({bus.url})",
-        f"Published one event per message to stream {bus.stream}, consumed by a durable "
-        f"pull consumer that acknowledges after each commit: {report.messages} messages, "
-        f"accepted {report.accepted}, rejected {report.rejected}. The stream is deleted again.",
-    )
-    for reject in bus.rejects:
-        out.print(
-            f"  to {bus.rejects_subject}: {reject['code']}: {reject['message']}", markup=False
-        )
-    out.print(
-        f"The same from a shell: status-ledger consume {bus.url} --stream STREAM "
-        "--subject SUBJECT --format ledger --rejects-subject REJECTS",
-        markup=False,
-    )
-
-
 def _next_steps(out: Console, result: DemoResult) -> None:
-    _heading(out, "Try next")
+    heading(out, "Try next")
     for command in next_commands(result):
         # one line however narrow the terminal, so that it copies and pastes whole
         out.print(shown(f"  {command}"), soft_wrap=True)
@@ -447,21 +324,9 @@ def _summary(ledger: Ledger, result: DemoResult) -> dict[str, Any]:
         "swept": result.swept,
         "rebuild_identical": result.rebuild_identical,
         "verify": result.verify.model_dump(),
-        "bus": _bus_summary(result),
+        "bus": bus_summary(result),
         "views": {
             f"{m}/{t}": [r.model_dump(mode="json") for r in ledger.list(m, t)] for m, t in VIEWS
         },
         "next": next_commands(result),
-    }
-
-
-def _bus_summary(result: DemoResult) -> dict[str, Any]:
-    bus = result.bus
-    if bus is None or bus.report is None:
-        return {"skipped": "no NATS server given" if bus is None else bus.skipped}
-    return {
-        "url": bus.url,
-        "stream": bus.stream,
-        "counts": bus.report.counts(),
-        "rejects": bus.rejects,
     }

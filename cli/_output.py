@@ -225,6 +225,15 @@ def _kept_whole(
     return whole
 
 
+def heading(out: Console, title: str, note: str | None = None) -> None:
+    """A section of a long human report (the demo's tour): a blank line, the
+    title in bold, then what it shows."""
+    out.print()
+    out.print(Text(shown(title), style="bold"))
+    if note:
+        out.print(shown(note))
+
+
 def when(value: Any) -> str:
     """Every time a person reads, in one form (`ledger.display_time`)."""
     return "" if value is None else display_time(value)

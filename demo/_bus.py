@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ledger import AppendReport, ConsumeReport, NatsSource, consume_nats
+from ledger import AppendReport, ConnectionFailed, ConsumeReport, NatsSource, consume_nats
 from ledger.spi import append_own
 
 if TYPE_CHECKING:
@@ -97,9 +97,12 @@ async def connect(url: str, timeout: float) -> Client:
     async def quiet(_error: Exception) -> None:
         """nats-py logs connection errors; the demo says why it skipped instead."""
 
-    return await nats.connect(
-        url, connect_timeout=timeout, max_reconnect_attempts=1, error_cb=quiet
-    )
+    try:
+        return await nats.connect(
+            url, connect_timeout=timeout, max_reconnect_attempts=1, error_cb=quiet
+        )
+    except Exception as error:
+        raise ConnectionFailed(f"cannot connect to NATS at {url}: {error}") from None
 
 
 async def _publish(url: str, stream: str, payloads: list[bytes]) -> None:

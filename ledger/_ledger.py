@@ -3,64 +3,31 @@ it; everything a user can do goes through these methods."""
 
 from __future__ import annotations
 
-import builtins
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ._checkpoint import (
-    Checkpoint,
-    append_checkpoint,
-    is_store,
-    load_private_key,
-    load_public_key,
-    make_checkpoint,
-    read_checkpoint_file,
-    store_checkpoint,
-    stored_checkpoints,
-)
-from ._errors import InvalidModel, LedgerError, NotFound, UsageError
-from ._event import StatusChanged
-from ._history import HistoryEntry, history_entry
-from ._identity import stream_key
+from ._audit import Audit
+from ._errors import InvalidModel, LedgerError, UsageError
 from ._outcome import AppendReport, Outcome
-from ._paging import RowKey, parse_cursor
 from ._sweep import due_timeouts
-from ._timecut import TimeCut
-from ._timestamps import TimeArg, parse_time, to_epoch, written
-from ._verify import VerifyReport, verify_chain
-from ._viewrow import ViewRow
-from ._views import OpenMode, ViewService, open_store
+from ._timestamps import TimeArg, written
+from ._views import OpenMode, ViewService, open_store, store_url
 from .append._append import Appender
 from .append._prepare import RawInput
 from .models._registry import ModelRegistry, builtin_sources, read_model_dir
-from .models._statusmodel import EntityType, StatusModel
+from .models._statusmodel import StatusModel
 from .replay._report import ReplayReport
 from .store._base import EventStore
 
-DEFAULT_DB = "status-ledger.db"
 
-
-def store_url(url: str | os.PathLike[str] | None = None) -> str:
-    """The store a command means: the one given, else $STATUS_LEDGER_DB, else
-    ./status-ledger.db. An empty string, given or in the variable, is refused:
-    it is a mistake (an unset shell variable), never the default file."""
-    if url is not None:
-        return os.fspath(url)
-    from_env = os.environ.get("STATUS_LEDGER_DB")
-    if from_env is not None and not from_env:
-        raise UsageError("STATUS_LEDGER_DB is set but empty; unset it or give a store")
-    return from_env or DEFAULT_DB
-
-
-class Ledger:
+class Ledger(Audit):
     """An event store, its status models and its views, opened together."""
 
     def __init__(
@@ -211,220 +178,6 @@ class Ledger:
                 action["result"] = outcome.kind
         return actions
 
-    # -- reading ---------------------------------------------------------------
-
-    def _service(self) -> ViewService:
-        if self.views is None:
-            raise UsageError("this ledger was opened without views")
-        return self.views
-
-    def status(
-        self,
-        model: str,
-        type: str,
-        id: str,
-        *,
-        parent: str | None = None,
-        as_of: TimeArg = None,
-        known_at: TimeArg = None,
-    ) -> ViewRow:
-        """The view row of one entity, now or as of a past time."""
-        et = self.registry.entity_type(model, type, for_writing=False)
-        label = f"{model} {type} {id}"
-        service = self._service()
-        if as_of is not None or known_at is not None:
-            row = service.row_at(
-                model,
-                type,
-                id,
-                parent or self._parent_of(model, type, id, parent),
-                _cut(as_of, known_at),
-            )
-            if row is None:
-                raise NotFound(f"{label} did not exist at that time", entity=label)
-            return row
-        rows = service.row(model, type, id, parent)
-        if not rows:
-            raise NotFound(f"no {label}" + (f" in {parent}" if parent else ""), entity=label)
-        if len(rows) > 1:
-            raise _ambiguous(et, label, rows)
-        return ViewRow.model_validate(rows[0])
-
-    def _parent_of(self, model: str, type: str, id: str, parent: str | None) -> str | None:
-        if parent is not None:
-            return parent
-        rows = self._service().row(model, type, id, None)
-        if len(rows) > 1:
-            raise _ambiguous(self.registry[model].types[type], f"{model} {type} {id}", rows)
-        return rows[0]["parent"] if rows else None
-
-    def list(
-        self,
-        model: str,
-        type: str,
-        *,
-        status: str | None = None,
-        parent: str | None = None,
-        as_of: TimeArg = None,
-        known_at: TimeArg = None,
-        limit: int | None = None,
-        offset: int = 0,
-        after: str | None = None,
-    ) -> builtins.list[ViewRow]:
-        """View rows of one type in (parent, id) order, filtered by status (any
-        case, aliases allowed; an unknown one is UnknownStatus) and parent.
-        `after` is the cursor of the previous page (`page_cursor` of its last row)."""
-        wanted, start = self._filters(model, type, status, after)
-        service = self._service()
-        if as_of is None and known_at is None:
-            rows = service.rows(
-                model, type, status=wanted, parent=parent, limit=limit, offset=offset, after=start
-            )
-            return [ViewRow.model_validate(r) for r in rows]
-        result = self._rows_at(model, type, wanted, parent, start, _cut(as_of, known_at))
-        return result[offset : None if limit is None else offset + limit]
-
-    def count(
-        self,
-        model: str,
-        type: str,
-        *,
-        status: str | None = None,
-        parent: str | None = None,
-        as_of: TimeArg = None,
-        known_at: TimeArg = None,
-        after: str | None = None,
-    ) -> int:
-        """How many rows `list` would give without a limit: what a page that
-        stops early says is left (`... 34900 more`)."""
-        wanted, start = self._filters(model, type, status, after)
-        if as_of is None and known_at is None:
-            return self._service().count(model, type, status=wanted, parent=parent, after=start)
-        return len(self._rows_at(model, type, wanted, parent, start, _cut(as_of, known_at)))
-
-    def _filters(
-        self, model: str, type: str, status: str | None, after: str | None
-    ) -> tuple[str | None, RowKey | None]:
-        self.registry.entity_type(model, type, for_writing=False)
-        wanted = self.registry.view_status(model, type, status) if status is not None else None
-        return wanted, parse_cursor(after) if after is not None else None
-
-    def _rows_at(
-        self,
-        model: str,
-        type: str,
-        wanted: str | None,
-        parent: str | None,
-        start: RowKey | None,
-        cut: TimeCut,
-    ) -> builtins.list[ViewRow]:
-        service = self._service()
-        result = []
-        for current in service.rows(model, type, parent=parent, after=start):
-            past = service.row_at(model, type, current["id"], current.get("parent"), cut)
-            if past is not None and (wanted is None or past.status.status == wanted):
-                result.append(past)
-        return result
-
-    def history(
-        self,
-        model: str,
-        type: str,
-        id: str,
-        *,
-        parent: str | None = None,
-        as_of: TimeArg = None,
-        known_at: TimeArg = None,
-    ) -> builtins.list[HistoryEntry]:
-        """Every event of an entity (of its children, for derived types) in occurred order."""
-        et = self.registry.entity_type(model, type, for_writing=False)
-        found_parent = self._parent_of(model, type, id, parent) if not et.derived else None
-        events: builtins.list[StatusChanged] = []
-        if et.derived:
-            assert et.child is not None
-            child_et = self.registry.entity_type(model, et.child, for_writing=False)
-            for child in self._service().rows(model, et.child, parent=id):
-                events += self.store.stream(stream_key(model, child_et, child["id"], id))
-        if not et.derived or et.written:
-            events += self.store.stream(stream_key(model, et, id, found_parent))
-        cut = _cut(as_of, known_at)
-        events = [e for e in events if cut.keeps(e)]
-        if not events:
-            raise NotFound(f"no events for {model} {type} {id}", entity=f"{model} {type} {id}")
-        events.sort(key=lambda e: (to_epoch(e.occurred_at), e.seq))
-        return [history_entry(self.registry, e) for e in events]
-
-    def verify(
-        self,
-        *,
-        views: bool = False,
-        against: Iterable[str | os.PathLike[str] | Checkpoint] = (),
-        public_key: str | os.PathLike[str] | Ed25519PublicKey | None = None,
-    ) -> VerifyReport:
-        """Check every event, idempotency key and the chain head (docs/guarantees.md
-        section 6), and on SQLite the file's own structures (CorruptStore).
-        `against`: checkpoints (files of them, stores holding them, or Checkpoint
-        objects) the ledger must still extend; `public_key` (a key file or key)
-        proves they were signed with that key. `views`: compare the views with a
-        rebuild in a scratch store, row by row; the live views are only read."""
-        checkpoints = [c for source in against for c in load_checkpoints(source)]
-        trusted = (
-            public_key
-            if public_key is None or isinstance(public_key, Ed25519PublicKey)
-            else load_public_key(public_key)
-        )
-        report = verify_chain(self.store, self.registry, checkpoints, trusted)
-        if views:
-            from .replay._scratch import scratch_copy
-
-            summaries, differences = self._service().check_views(
-                lambda upto: scratch_copy(self.store, upto)
-            )
-            report.views, report.view_differences = summaries, differences
-            if differences and report.ok:
-                first = differences[0]
-                report.ok = False
-                report.code = "views_differ"
-                report.problem = (
-                    f"{len(differences)} view rows differ from a rebuild of the events, "
-                    f"first {first.view} {first.id} ({first.kind}): run `rebuild`"
-                )
-        return report
-
-    def checkpoint(
-        self,
-        key: str | os.PathLike[str] | Ed25519PrivateKey,
-        *,
-        append_to: str | os.PathLike[str] | None = None,
-        to_store: str | None = None,
-    ) -> Checkpoint:
-        """Sign the chain head (seq, hash, now) with an Ed25519 key; append the
-        statement to a file and/or record it in another store. Keep both where the
-        ledger's writers cannot change them: `verify(against=...)` then proves the
-        ledger still extends it. The head is signed as it is: verify first."""
-        signing = key if isinstance(key, Ed25519PrivateKey) else load_private_key(key)
-        made = make_checkpoint(self.store.head(), signing)
-        if to_store is not None:
-            target = open_store(to_store)
-            try:
-                if target.address == self.store.address:
-                    raise UsageError(
-                        "--to-store must be another store: whoever rewrites this ledger "
-                        "could rewrite its checkpoints too"
-                    )
-                store_checkpoint(target, made)
-            finally:
-                target.close()
-        if append_to is not None:
-            append_checkpoint(append_to, made)
-        return made
-
-    def export(self, *, with_ledger_fields: bool = False) -> Iterator[dict[str, Any]]:
-        """Events in ledger order as written (importing them into an empty store
-        reproduces it), optionally with the ledger's own fields."""
-        for event in self.store.iter_events():
-            yield event.with_ledger_fields() if with_ledger_fields else event.written()
-
     # -- views -----------------------------------------------------------------
 
     def rebuild(
@@ -490,42 +243,10 @@ class Ledger:
         return report
 
 
-def load_checkpoints(source: str | os.PathLike[str] | Checkpoint) -> builtins.list[Checkpoint]:
-    """The checkpoints of a file of statements, of a store they were recorded in
-    (`checkpoint --to-store`), or one given as is."""
-    if isinstance(source, Checkpoint):
-        return [source]
-    name = os.fspath(source)
-    if not is_store(name):
-        return read_checkpoint_file(name)
-    store = open_store(name)
-    try:
-        return stored_checkpoints(store)
-    finally:
-        store.close()
-
-
 def append_own(ledger: Ledger, events: Iterable[RawInput]) -> AppendReport:
     """The ledger's own events (the demo's), whose ids are in its reserved
     namespace (ledger/_reserved.py); writers go through `Ledger.append`."""
     return ledger._append_own(events)
-
-
-def _ambiguous(et: EntityType, label: str, rows: builtins.list[dict[str, Any]]) -> UsageError:
-    """A group name used in several workflows needs its workflow named."""
-    parents = sorted(r["parent"] for r in rows)
-    return UsageError(
-        f"{label} exists in several {et.parent.type if et.parent else 'parent'}s "
-        f"({', '.join(parents)}); give --parent",
-        allowed=parents,
-    )
-
-
-def _cut(as_of: TimeArg, known_at: TimeArg) -> TimeCut:
-    return TimeCut(
-        None if as_of is None else parse_time(as_of),
-        None if known_at is None else parse_time(known_at),
-    )
 
 
 def _load_views(store: EventStore, registry: ModelRegistry) -> ViewService:

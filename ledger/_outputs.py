@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ._errors import UsageError
-from ._ledger import store_url
+from ._views import store_url
 
 SIDECARS = ("", "-wal", "-shm", "-journal")
 """The SQLite files of one store: the database, its write-ahead log, the log's

@@ -4,6 +4,7 @@ the entry point `status_ledger.views`, so that `ledger` never imports
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -85,3 +86,18 @@ def open_store(url: str, *, mode: OpenMode = "create") -> EventStore:
     from .store._sqlite import SQLiteEventStore
 
     return SQLiteEventStore(url, create=mode == "create", check=mode != "read")
+
+
+DEFAULT_DB = "status-ledger.db"
+
+
+def store_url(url: str | os.PathLike[str] | None = None) -> str:
+    """The store a command means: the one given, else $STATUS_LEDGER_DB, else
+    ./status-ledger.db. An empty string, given or in the variable, is refused:
+    it is a mistake (an unset shell variable), never the default file."""
+    if url is not None:
+        return os.fspath(url)
+    from_env = os.environ.get("STATUS_LEDGER_DB")
+    if from_env is not None and not from_env:
+        raise UsageError("STATUS_LEDGER_DB is set but empty; unset it or give a store")
+    return from_env or DEFAULT_DB

@@ -377,9 +377,9 @@ def test_a_writer_refuses_a_damaged_file_with_corrupt_store_and_changes_nothing(
 def test_a_large_file_still_gets_its_bookkeeping_tables_checked(
     seeded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger._sqlite
+    import ledger.store._sqlite
 
-    monkeypatch.setattr(ledger._sqlite, "QUICK_CHECK_MAX_BYTES", 0)
+    monkeypatch.setattr(ledger.store._sqlite, "QUICK_CHECK_MAX_BYTES", 0)
     _break_page_of(seeded, "views_by_status")
     Ledger.open(seeded).close()  # beyond the limit, view pages are left to verify
     _break_page_of(seeded, "ledger_head")
