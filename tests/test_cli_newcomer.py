@@ -554,8 +554,12 @@ def test_version_prints_the_installed_version() -> None:
     assert result.stdout == f"status-ledger {version('status-ledger')}\n"
 
 
-def test_models_show_lists_aliases_with_a_header_on_every_column_and_no_source_labels() -> None:
-    result = invoke("models", "show", "openfn")
+def test_models_show_lists_aliases_with_a_header_on_every_column_and_no_source_labels(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "ledger.db")
+    assert invoke("init", "--db", db).exit_code == 0
+    result = invoke("models", "show", "openfn", "--db", db)
     assert result.stdout.splitlines()[0] == "openfn v2: OpenFn Lightning runs and work orders"
     assert "seed" not in result.stdout
     header = next(line for line in result.stdout.splitlines() if "status" in line)
